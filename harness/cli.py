@@ -1,0 +1,56 @@
+"""`dawg-bench`: one CLI, one module per subcommand under harness/commands/.
+
+Exit codes everywhere: 0 ok, 1 a check failed or some inputs failed, 2 bad usage or input.
+User errors print one line naming the file and the problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness import __version__
+from harness.commands import COMMANDS
+from harness.errors import UserError
+
+EPILOG = """examples:
+  dawg-bench demo                      # the main job on the embedded default
+  dawg-bench analyze mix.wav master.flac
+  dawg-bench analyze --json stems/*.wav > report.json
+
+exit codes: 0 ok · 1 a check failed or some inputs failed · 2 bad usage or input
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dawg-bench",
+        description="Decide whether DAWG's ML plugin models ship: quality, latency, cost, gates.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"dawg-bench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dawg-bench {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Subcommands. Adding one = one module with `register(subparsers)` plus one line here."""
+
+from harness.commands import analyze, demo
+
+COMMANDS = (demo, analyze)
