@@ -1,5 +1,5 @@
 """Subcommands. Adding one = one module with `register(subparsers)` plus one line here."""
 
-from harness.commands import analyze, demo
+from harness.commands import analyze, corpus, demo, suites
 
-COMMANDS = (demo, analyze)
+COMMANDS = (demo, analyze, suites, corpus)

@@ -1,0 +1,181 @@
+"""Build (or find cached) the clips a suite scores: generated music or a folder of the user's audio.
+
+The cache folder is keyed by the recipe (suite corpus settings, seed, generator version, folder
+listing), each clip is written atomically with its own record, and the manifest last — so an
+interrupted build resumes where it stopped and a finished one is reused as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from harness.audio import write_wav
+from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, audio_sha256, write_json_atomic
+from harness.paths import subdir
+from harness.suites import CorpusConfig, Suite
+
+GENERATOR_VERSION = 1
+RAW_LUFS = -20.0  # every raw mix is stored at this loudness: the level the finishing chain starts from
+
+Progress = Callable[[int, int], None]
+
+
+def build_corpus(
+    suite: Suite,
+    *,
+    seed: int | None = None,
+    folder: str | os.PathLike | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Manifest:
+    """The suite's corpus: generated (default) or cut from `folder`. Cached; resumable."""
+    cfg = suite.corpus if seed is None else suite.corpus.model_copy(update={"seed": seed})
+    if folder is not None:
+        from harness.corpus.folder import build_folder_corpus
+
+        return build_folder_corpus(suite.name, cfg, Path(folder), progress=progress)
+    return _build_generated(suite.name, cfg, workers=workers, progress=progress)
+
+
+def generated_recipe(cfg: CorpusConfig) -> dict:
+    from harness.corpus.arrangement import available_sources
+
+    return {
+        "kind": "generated",
+        "generator_version": GENERATOR_VERSION,
+        "corpus": cfg.model_dump(),
+        # Which optional sources were installed changes the audio, so it is part of the recipe.
+        "sources": available_sources(),
+    }
+
+
+def cache_folder(recipe: dict) -> Path:
+    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    return subdir("corpus") / key
+
+
+def clip_seed(seed: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def assign_splits(n: int, split: dict[str, float], seed: int) -> list[str]:
+    """Seeded shuffle, then contiguous train/validation/test blocks; every split gets ≥1 clip when n ≥ 3."""
+    counts = {s: int(round(split[s] * n)) for s in ("validation", "test")}
+    if n >= 3:
+        counts = {s: max(1, c) if split[s] > 0 else 0 for s, c in counts.items()}
+    counts["train"] = n - counts["validation"] - counts["test"]
+    order = np.random.default_rng([seed, 7]).permutation(n)
+    labels = ["train"] * counts["train"] + ["validation"] * counts["validation"] + ["test"] * counts["test"]
+    out = [""] * n
+    for rank, idx in enumerate(order):
+        out[idx] = labels[rank]
+    return out
+
+
+def _build_generated(suite_name: str, cfg: CorpusConfig, *, workers: int | None, progress: Progress | None) -> Manifest:
+    recipe = generated_recipe(cfg)
+    folder = cache_folder(recipe)
+    done = _load_manifest(folder)
+    if done is not None:
+        return done
+    splits = assign_splits(cfg.clips, cfg.split, cfg.seed)
+    jobs = [(folder, cfg, i, splits[i]) for i in range(cfg.clips)]
+    records: list[ClipRecord | None] = [_existing_record(folder, _clip_id(cfg, i)) for i in range(cfg.clips)]
+    todo = [job for job, rec in zip(jobs, records) if rec is None]
+    finished = cfg.clips - len(todo)
+    if progress:
+        progress(finished, cfg.clips)
+    workers = workers or min(2, os.cpu_count() or 1)
+    if todo and workers > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for rec in pool.map(_generate_clip, todo, chunksize=1):
+                records[int(rec.id.split("-")[1])] = rec
+                finished += 1
+                if progress:
+                    progress(finished, cfg.clips)
+    else:
+        for job in todo:
+            rec = _generate_clip(job)
+            records[int(rec.id.split("-")[1])] = rec
+            finished += 1
+            if progress:
+                progress(finished, cfg.clips)
+    manifest = Manifest(suite=suite_name, recipe=recipe, clips=tuple(records), folder=str(folder))
+    write_json_atomic(folder / "manifest.json", manifest.to_json())
+    return manifest
+
+
+def _clip_id(cfg: CorpusConfig, i: int) -> str:
+    return f"gen-{i:05d}-{cfg.genres[i % len(cfg.genres)]}"
+
+
+def _generate_clip(job: tuple[Path, CorpusConfig, int, str]) -> ClipRecord:
+    from harness.corpus.arrangement import arrange
+    from harness.corpus.finishing import master_to_target
+    from harness.corpus.synth import STYLES
+    from harness.metrics import integrated_loudness_lufs
+
+    folder, cfg, i, split = job
+    clip_id = _clip_id(cfg, i)
+    genre = cfg.genres[i % len(cfg.genres)]
+    seed = clip_seed(cfg.seed, i)
+    sr = cfg.sample_rate
+    arrangement = arrange(seed, STYLES[genre], cfg.clip_seconds, sr)
+    raw = arrangement.mix * 10 ** ((RAW_LUFS - integrated_loudness_lufs(arrangement.mix, sr)) / 20)
+    raw = raw.astype(np.float32).astype(np.float64)  # what is stored is what the oracle will see
+    done = master_to_target(raw, sr, target_lufs=cfg.target_lufs, ceiling_dbtp=cfg.ceiling_dbtp)
+    target = done.audio.astype(np.float32)
+    write_wav(folder / "raw" / f"{clip_id}.wav", raw.astype(np.float32), sr)
+    write_wav(folder / "clips" / f"{clip_id}.wav", target, sr)
+    rec = ClipRecord(
+        id=clip_id, source="generated", origin=f"seed={seed} genre={genre}", genre=genre,
+        offset_s=0.0, duration_s=target.shape[1] / sr, sample_rate=sr, split=split,
+        sha256=audio_sha256(target), target_file=f"clips/{clip_id}.wav", raw_file=f"raw/{clip_id}.wav",
+        layers=tuple(arrangement.layers), lufs=round(done.lufs, 4), true_peak_dbtp=round(done.true_peak_dbtp, 4),
+        finish={"gain_db": done.gain_db, "target_lufs": cfg.target_lufs, "ceiling_dbtp": cfg.ceiling_dbtp},
+    )
+    write_json_atomic(folder / "records" / f"{clip_id}.json", asdict(rec))
+    return rec
+
+
+def _existing_record(folder: Path, clip_id: str) -> ClipRecord | None:
+    path = folder / "records" / f"{clip_id}.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        rec = ClipRecord(**{**data, "layers": tuple(data.get("layers", ()))})
+    except (ValueError, TypeError):
+        return None
+    files = [rec.target_file] + ([rec.raw_file] if rec.raw_file else [])
+    return rec if all((folder / f).exists() for f in files) else None
+
+
+def _load_manifest(folder: Path) -> Manifest | None:
+    path = folder / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        return Manifest.from_json(json.loads(path.read_text()), str(folder))
+    except (ValueError, KeyError, TypeError):
+        return None  # damaged: rebuild (finished clips are reused through their records)
+
+
+def load_clip(manifest: Manifest, rec: ClipRecord, which: str = "target") -> np.ndarray:
+    from harness.audio import read_audio
+
+    rel = rec.target_file if which == "target" else rec.raw_file
+    if rel is None:
+        raise ValueError(f"clip {rec.id} has no {which} audio")
+    return read_audio(Path(manifest.folder) / rel).samples
+
+
+__all__ = ["build_corpus", "load_clip", "assign_splits", "SPLITS"]

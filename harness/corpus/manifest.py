@@ -1,0 +1,93 @@
+"""The corpus manifest: which clips, from where, in which split, with what content hash.
+
+`manifest_hash` is computed from the clip records alone (ids, source, origin, offsets, rate,
+split, content hashes), so the same hash means the same clips — whatever machine built them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA = 1
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    id: str
+    source: str  # "generated" | "folder"
+    origin: str  # generator recipe, or the source file relative to the corpus folder
+    genre: str | None
+    offset_s: float
+    duration_s: float
+    sample_rate: int
+    split: str
+    sha256: str  # of the target audio as little-endian float32 (channels, samples)
+    target_file: str  # relative to the manifest's folder
+    raw_file: str | None = None  # the unmastered mix, where the source has one
+    layers: tuple[str, ...] = ()
+    lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    finish: dict[str, Any] | None = None  # the exact chain that turned raw into target, where known
+
+    def hashed_fields(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("id", "source", "origin", "offset_s", "sample_rate", "split", "sha256")}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    suite: str
+    recipe: dict[str, Any]
+    clips: tuple[ClipRecord, ...]
+    rejected: tuple[dict[str, str], ...] = ()
+    folder: str = ""  # where the clip files live; not part of the hash
+    schema: int = SCHEMA
+    manifest_hash: str = field(default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "manifest_hash", hash_records(self.clips))
+
+    def split(self, name: str) -> list[ClipRecord]:
+        return [c for c in self.clips if c.split == name]
+
+    def split_counts(self) -> dict[str, int]:
+        return {s: len(self.split(s)) for s in SPLITS}
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("folder")
+        return d
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], folder: str) -> Manifest:
+        clips = tuple(ClipRecord(**{**c, "layers": tuple(c.get("layers", ()))}) for c in data["clips"])
+        m = cls(suite=data["suite"], recipe=data["recipe"], clips=clips,
+                rejected=tuple(data.get("rejected", ())), folder=folder)
+        if data.get("manifest_hash") and data["manifest_hash"] != m.manifest_hash:
+            raise ValueError(f"{folder}/manifest.json: manifest_hash does not match its clips (edited or corrupt)")
+        return m
+
+
+def hash_records(clips: tuple[ClipRecord, ...] | list[ClipRecord]) -> str:
+    payload = json.dumps([c.hashed_fields() for c in clips], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def audio_sha256(samples: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes()).hexdigest()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)

@@ -1,0 +1,208 @@
+"""Spectral meters on the averaged power spectrum of the mono downmix: 1/3-octave
+tonal balance and spectral centroid.
+
+The spectrum is Welch's average (Hann window, 50 % overlap, no detrending) of
+the channel *mean* (mono downmix at unity gain, so identical channels read like
+one). Segments are as long as it takes for ~1.5 Hz bins (32768 samples at
+44.1/48 kHz), so even the 25 Hz third-octave band (5.8 Hz wide) spans several
+bins; a clip shorter than one segment is analysed as a single Hann segment.
+Note that a downmix cancels anti-phase channel content by design.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.signal
+
+from .registry import Unmeasurable, as_audio, check_sample_rate, register, register_shared_analysis
+
+__all__ = [
+    "ISO_266_THIRD_OCTAVE_HZ",
+    "BAND_FLOOR_DB",
+    "BandLevels",
+    "Spectrum",
+    "mono_power_spectrum",
+    "third_octave_bands",
+    "band_levels",
+    "tonal_balance_db",
+    "spectral_centroid_hz",
+]
+
+# ISO 266 preferred (nominal) 1/3-octave centre frequencies, 25 Hz - 20 kHz.
+ISO_266_THIRD_OCTAVE_HZ = (
+    25.0, 31.5, 40.0, 50.0, 63.0, 80.0, 100.0, 125.0, 160.0, 200.0, 250.0, 315.0, 400.0, 500.0, 630.0,
+    800.0, 1000.0, 1250.0, 1600.0, 2000.0, 2500.0, 3150.0, 4000.0, 5000.0, 6300.0, 8000.0, 10000.0,
+    12500.0, 16000.0, 20000.0,
+)
+# Exact base-10 centres (IEC 61260-1: 1000 * 10^(k/10)) for the band edges.
+_EXACT_CENTRES_HZ = tuple(1000.0 * 10.0 ** (k / 10.0) for k in range(-16, 14))
+_HALF_BAND = 10.0 ** (1.0 / 20.0)  # edge = centre * 10^(+-1/20)
+# Band levels are floored here so an empty band is finite; ~6 dB below 24-bit
+# quantisation noise, so no real content is clipped.
+BAND_FLOOR_DB = -150.0
+_FULL_SCALE_SINE_DB = 10.0 * math.log10(2.0)  # a full-scale sine has mean square 1/2
+_TARGET_BIN_HZ = 1.5
+_CENTROID_BIN_HZ = 24.0  # ~2048-point resolution at 48 kHz, see spectral_centroid_hz
+MIN_SAMPLES = 256
+
+SILENT_SPECTRUM_REASON = "silence: the mono downmix has no power"
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """One-sided averaged power spectrum: ``power[k]`` is the mean-square in bin k."""
+
+    freqs_hz: np.ndarray
+    power: np.ndarray  # sum(power) == mean square of the downmix (Parseval)
+    bin_hz: float
+    sample_rate: float
+
+
+@dataclass(frozen=True)
+class BandLevels:
+    """Per-band levels: ``levels_db[i]`` is measured in the band centred at ``centres_hz[i]``."""
+
+    centres_hz: np.ndarray  # ISO 266 nominal
+    levels_db: np.ndarray  # dB re a full-scale sine's mean square, floored at BAND_FLOOR_DB
+
+
+def _segment_length(sr: float) -> int:
+    return 1 << int(math.ceil(math.log2(sr / _TARGET_BIN_HZ)))
+
+
+def mono_power_spectrum(audio: np.ndarray, sr: float) -> Spectrum:
+    """Welch-averaged power spectrum of the mono downmix (channel mean), float64.
+
+    Raises Unmeasurable for clips under MIN_SAMPLES samples, non-finite samples,
+    and a downmix with no power.
+    """
+    x = as_audio(audio)
+    rate = check_sample_rate(sr)
+    if x.shape[1] < MIN_SAMPLES:
+        raise Unmeasurable(f"too short: {x.shape[1]} samples < {MIN_SAMPLES}")
+    mono = x.mean(axis=0, dtype=np.float64)
+    if not np.any(mono):
+        raise Unmeasurable(SILENT_SPECTRUM_REASON)
+    nperseg = min(_segment_length(rate), mono.shape[0])
+    freqs, density = scipy.signal.welch(
+        mono, fs=rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, detrend=False, scaling="density"
+    )
+    bin_hz = rate / nperseg
+    power = density * bin_hz
+    if not power.any():
+        raise Unmeasurable(SILENT_SPECTRUM_REASON)
+    return Spectrum(freqs, power, bin_hz, rate)
+
+
+def third_octave_bands(sr: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(nominal centres, lower edges, upper edges) of the ISO 266 bands that fit below Nyquist.
+
+    A band is kept only when its upper edge is at or below Nyquist, so every
+    reported band is complete (at 44.1 kHz the 20 kHz band, 17.8-22.4 kHz, is dropped).
+    """
+    nominal = np.asarray(ISO_266_THIRD_OCTAVE_HZ)
+    exact = np.asarray(_EXACT_CENTRES_HZ)
+    keep = exact * _HALF_BAND <= sr / 2.0
+    return nominal[keep], exact[keep] / _HALF_BAND, exact[keep] * _HALF_BAND
+
+
+def _band_powers(spectrum: Spectrum, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    # Bin k stands for [f_k - df/2, f_k + df/2); a bin straddling an edge contributes
+    # the fraction inside the band. Direct sums (no cumulative-sum differences)
+    # keep quiet bands exact next to loud ones.
+    df = spectrum.bin_hz
+    power = spectrum.power
+    out = np.empty(len(lower))
+    for i, (lo, hi) in enumerate(zip(lower, upper)):
+        lo_pos = lo / df + 0.5  # in units of bins, bin k spans [k, k+1)
+        hi_pos = min(hi / df + 0.5, float(len(power)))
+        k0 = int(math.floor(lo_pos))
+        k1 = int(math.floor(hi_pos))
+        if k0 >= len(power):
+            out[i] = 0.0
+        elif k0 == k1:
+            out[i] = power[k0] * (hi_pos - lo_pos)
+        else:
+            total = power[k0] * (k0 + 1 - lo_pos)
+            total += power[k0 + 1 : k1].sum()
+            if k1 < len(power):
+                total += power[k1] * (hi_pos - k1)
+            out[i] = total
+    return out
+
+
+def band_levels(spectrum: Spectrum) -> BandLevels:
+    """1/3-octave band levels of a spectrum (see tonal_balance_db)."""
+    centres, lower, upper = third_octave_bands(spectrum.sample_rate)
+    powers = _band_powers(spectrum, lower, upper)
+    with np.errstate(divide="ignore"):
+        levels = 10.0 * np.log10(powers) + _FULL_SCALE_SINE_DB
+    return BandLevels(centres, np.maximum(levels, BAND_FLOOR_DB))
+
+
+def _centroid(spectrum: Spectrum) -> float:
+    # Pool the fine bins into ~24 Hz bins before weighting by magnitude: with
+    # magnitude (not power) weights, thousands of fine noise-floor bins would
+    # otherwise pull the centroid up (1.5 % for a float32 1 kHz sine at 1.5 Hz bins).
+    group = max(1, int(round(_CENTROID_BIN_HZ / spectrum.bin_hz)))
+    n_groups = -(-len(spectrum.power) // group)
+    padded = n_groups * group - len(spectrum.power)  # the top group may be short
+    fine_power = np.concatenate([spectrum.power, np.zeros(padded)]).reshape(n_groups, group)
+    fine_freqs = np.concatenate([spectrum.freqs_hz, np.full(padded, spectrum.freqs_hz[-1])]).reshape(n_groups, group)
+    power = fine_power.sum(axis=1)
+    # Each pooled bin sits at its power-weighted frequency, so pooling moves no energy.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        freqs = np.where(power > 0, (fine_freqs * fine_power).sum(axis=1) / power, fine_freqs.mean(axis=1))
+    magnitude = np.sqrt(power)
+    total = magnitude.sum()
+    if total <= 0.0:
+        raise Unmeasurable(SILENT_SPECTRUM_REASON)
+    return float((freqs * magnitude).sum() / total)
+
+
+register_shared_analysis("mono_power_spectrum", mono_power_spectrum)
+
+
+@register(
+    "tonal_balance_db",
+    unit="dB",
+    direction=None,
+    kind="meter",
+    reference="ISO 266 / IEC 61260-1 band centres and edges; pink noise flat +-1 dB, sine in its band (tested)",
+    doc="1/3-octave band levels (25 Hz-20 kHz within Nyquist) of the mono downmix, dB re full-scale sine.",
+    shared="mono_power_spectrum",
+    from_shared=band_levels,
+)
+def tonal_balance_db(audio: np.ndarray, sr: float) -> BandLevels:
+    """1/3-octave band levels of the mono downmix.
+
+    Bands: ISO 266 nominal centres 25 Hz - 20 kHz whose upper edge
+    (centre * 10^(1/20), base-10 exact centres) is within Nyquist. Level = band
+    mean-square power of the averaged spectrum in dB re a full-scale sine (a
+    full-scale 1 kHz sine reads ~0 dB in the 1 kHz band), floored at -150 dB.
+    Raises Unmeasurable for silence and clips under 256 samples.
+    """
+    return band_levels(mono_power_spectrum(audio, sr))
+
+
+@register(
+    "spectral_centroid_hz",
+    unit="Hz",
+    direction=None,
+    kind="meter",
+    reference="definition: magnitude-weighted mean frequency; 1 kHz sine reads 1 kHz +-2 % (tested)",
+    doc="Magnitude-weighted mean frequency of the averaged power spectrum of the mono downmix.",
+    shared="mono_power_spectrum",
+    from_shared=_centroid,
+)
+def spectral_centroid_hz(audio: np.ndarray, sr: float) -> float:
+    """Spectral centroid sum(f * |X(f)|) / sum(|X(f)|) in Hz.
+
+    |X| is the square root of the Welch-averaged power of the mono downmix,
+    pooled into ~24 Hz bins first (a magnitude-weighted centroid over 1.5 Hz bins
+    lets the noise floor's many bins dominate). DC counts with f = 0.
+    """
+    return _centroid(mono_power_spectrum(audio, sr))
