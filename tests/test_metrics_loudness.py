@@ -232,6 +232,18 @@ def test_tech3342_lra_cases_1_to_4(case, sr):
     assert measured == pytest.approx(expected, abs=0.1)
 
 
+def test_lra_of_a_level_ramp_is_85_percent_of_its_span():
+    """Tech 3342 percentiles on a known distribution: a 1 kHz tone ramping -40 -> -20 dBFS over 60 s.
+
+    Short-term values are uniform over [-39.5, -20.5] (3 s windows), so LRA = (0.95 - 0.10) * 19 = 16.15 LU.
+    """
+    sr = 48000
+    t = np.arange(60 * sr) / sr
+    level_db = -40.0 + 20.0 * t / 60.0
+    x = np.tile(10 ** (level_db / 20) * np.sin(2 * np.pi * 1000 * t), (2, 1))
+    assert loudness_range_lu(x, sr) == pytest.approx(16.15, abs=0.1)
+
+
 def test_lra_is_close_to_pyloudnorm_despite_its_padding_and_90ms_hop():
     """pyloudnorm appends 1.5 s of silence and hops 90 ms; on programme the two agree within 0.3 LU."""
     sr = 48000

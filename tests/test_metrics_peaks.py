@@ -77,6 +77,16 @@ def test_true_peak_equals_the_annex_filter_applied_by_scipy():
     assert linear == pytest.approx(reference_true_peak(x), rel=1e-12)
 
 
+def test_quarter_sample_peaks_need_all_four_phases():
+    """fs/4 at 67.5 deg peaks a quarter sample after a sample: 2x oversampling would read 0.24 dB low."""
+    sr = 48000
+    x = sine(sr, sr / 4, 1.0, 67.5, seconds=0.2)
+    linear = 10 ** (true_peak_dbtp(x, sr) / 20)
+    assert linear == pytest.approx(reference_true_peak(x), rel=1e-12)
+    assert 20 * math.log10(linear) == pytest.approx(0.0, abs=0.1)
+    assert 20 * math.log10(linear / reference_true_peak(x, phases=(0, 2))) > 0.2
+
+
 def test_skipping_chunks_is_exact_on_a_quiet_tail():
     """Once a loud chunk sets the peak, quieter chunks are skipped; the value must not change."""
     sr = 48000

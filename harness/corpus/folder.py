@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +44,9 @@ def build_folder_corpus(suite_name: str, cfg: CorpusConfig, root: Path, *, progr
             return Manifest.from_json(json.loads((out / "manifest.json").read_text()), str(out))
         except (ValueError, KeyError, TypeError):
             pass
-    splits = assign_splits(len(files), cfg.split, cfg.seed) if files else []
     clips: list[ClipRecord] = []
     rejected: list[dict[str, str]] = []
-    for n, (path, split) in enumerate(zip(files, splits)):
+    for n, path in enumerate(files):
         rel = path.relative_to(root).as_posix()
         try:
             audio = read_audio(path, sample_rate=cfg.sample_rate, stereo=True)
@@ -58,12 +57,18 @@ def build_folder_corpus(suite_name: str, cfg: CorpusConfig, root: Path, *, progr
             rejected.append({"file": str(path), "reason": str(exc)})
         else:
             for start in starts:
-                clips.append(_write_clip(out, audio.samples, cfg, rel, start, split))
+                clips.append(_write_clip(out, audio.samples, cfg, rel, start))
         if progress:
             progress(n + 1, len(files))
     if not clips:
         reasons = "; ".join(f"{Path(r['file']).name}: {r['reason']}" for r in rejected[:5])
         raise UserError(f"{root}: no usable audio ({len(files)} audio files found{'; ' + reasons if reasons else ''})")
+    # Split whole usable files (never clips), so no song leaks across splits.
+    usable = sorted({c.origin for c in clips})
+    split_of = dict(zip(usable, assign_splits(len(usable), cfg.split, cfg.seed)))
+    clips = [replace(c, split=split_of[c.origin]) for c in clips]
+    for c in clips:
+        write_json_atomic(out / "records" / f"{c.id}.json", asdict(c))
     manifest = Manifest(suite=suite_name, recipe=recipe, clips=tuple(clips), rejected=tuple(rejected), folder=str(out))
     write_json_atomic(out / "manifest.json", manifest.to_json())
     return manifest
@@ -90,7 +95,7 @@ def loudest_windows(samples: np.ndarray, sr: int, clip_seconds: float, limit: in
     return sorted(chosen)
 
 
-def _write_clip(out: Path, samples: np.ndarray, cfg: CorpusConfig, rel: str, start: int, split: str) -> ClipRecord:
+def _write_clip(out: Path, samples: np.ndarray, cfg: CorpusConfig, rel: str, start: int) -> ClipRecord:
     from harness.metrics import integrated_loudness_lufs, true_peak_dbtp
 
     sr = cfg.sample_rate
@@ -103,8 +108,7 @@ def _write_clip(out: Path, samples: np.ndarray, cfg: CorpusConfig, rel: str, sta
         lufs = None
     rec = ClipRecord(
         id=clip_id, source="folder", origin=rel, genre=None, offset_s=start / sr, duration_s=clip.shape[1] / sr,
-        sample_rate=sr, split=split, sha256=audio_sha256(clip), target_file=f"clips/{clip_id}.wav",
+        sample_rate=sr, split="", sha256=audio_sha256(clip), target_file=f"clips/{clip_id}.wav",
         lufs=lufs, true_peak_dbtp=round(true_peak_dbtp(clip, sr), 4),
     )
-    write_json_atomic(out / "records" / f"{clip_id}.json", asdict(rec))
     return rec

@@ -12,15 +12,17 @@ Per sample n, with T = threshold_db, R = ratio, W = knee_db, M = makeup_db:
            = x_G + (1/R - 1) (x_G - T + W/2)^2 / (2W)    if 2 |x_G - T| <= W   (only when W > 0)
            = T + (x_G - T) / R                           if 2 (x_G - T) >   W
     x_L[n] = x_G[n] - y_G[n]                             gain reduction wanted, >= 0 dB
-    y_L[n] = a_A y_L[n-1] + (1 - a_A) x_L[n]             if x_L[n] > y_L[n-1]   (attack)
-           = a_R y_L[n-1] + (1 - a_R) x_L[n]             otherwise              (release)
+    y_L[n] = x_L[n] + a_A (y_L[n-1] - x_L[n])            if x_L[n] > y_L[n-1]   (attack)
+           = x_L[n] + a_R (y_L[n-1] - x_L[n])            otherwise              (release)
+             (= a y_L[n-1] + (1 - a) x_L[n], GMR eq. 17, written with one multiply)
     a_A = exp(-1 / (attack_ms/1000 * sr)),  a_R = exp(-1 / (release_ms/1000 * sr)),  y_L[-1] = 0
     y_c[n] = x_c[n] * 10^((M - y_L[n]) / 20)             same gain on every channel
 
 Time constant: after a step in x_L, y_L covers 1 - 1/e of the step in attack_ms (rising gain
 reduction) or release_ms (falling), to within one sample: 1 - a^n >= 1 - 1/e at n = tau * sr.
 
-The kernel evaluates log2/exp2 with polynomials (error < 1e-7 dB) instead of libm per sample.
+The kernel evaluates log2/exp2 with polynomials (error < 1e-7 dB) instead of libm per sample,
+and clamps the detector level at 1e-30 (-600 dBFS) so digital silence stays finite.
 """
 
 from __future__ import annotations

@@ -236,7 +236,6 @@ def _limit(x, required, ceiling, attack, a_release, delay, out, gains):  # pragm
         p = np.float64(required[q])
         required[q] = ceiling / p if p > ceiling else 1.0
     suffix = np.empty(window)
-    prefix = np.empty(window)
     env = np.ones(2 * window)  # [previous block | current block]
     block_gain = np.empty(window)
     e = 1.0
@@ -249,16 +248,14 @@ def _limit(x, required, ceiling, attack, a_release, delay, out, gains):  # pragm
             run = min(run, np.float64(required[base + k]))
             suffix[k] = run
         # held(t) = min(required[t .. t + window - 1]) = min(suffix[k], next block's prefix[k - 1])
-        nxt = base + window
-        held0 = suffix[0]
-        run = np.float64(required[nxt])
-        for k in range(window):
-            run = min(run, np.float64(required[nxt + k]))
-            prefix[k] = run
         for k in range(window):
             env[k] = env[window + k]
+        # the next block's prefix minimum is built in the same loop: two independent chains
+        nxt = base + window
+        run = np.float64(required[nxt])
         for k in range(window):
-            held = held0 if k == 0 else min(suffix[k], prefix[k - 1])
+            held = min(suffix[k], run) if k > 0 else suffix[0]
+            run = min(run, np.float64(required[nxt + k]))
             e = min(held, held + a_release * (e - held))
             env[window + k] = e
             total += e - env[window + k - attack]
