@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.errors import UserError
 
-KNOWN_TASKS = ("eq", "compressor", "mastering")
 KNOWN_VARIANTS = ("reference_free", "reference_based")
 
 
@@ -150,6 +149,8 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def _check_names(suite: Suite, path: Path) -> None:
     from harness.corpus.synth import STYLES
     from harness.metrics import REGISTRY
+    from harness.tasks import TASKS
+    from harness.tasks.base import resolve_params
 
     def check(kind: str, names: list[str], known: list[str] | tuple[str, ...]) -> None:
         for name in names:
@@ -157,8 +158,12 @@ def _check_names(suite: Suite, path: Path) -> None:
                 raise UserError(f"{path}: unknown {kind} {name!r}{did_you_mean(name, known)}")
 
     check("genre", suite.corpus.genres, list(STYLES))
-    check("task", list(suite.tasks), KNOWN_TASKS)
+    check("task", list(suite.tasks), list(TASKS))
     distances = [name for name, spec in REGISTRY.items() if spec.kind == "distance"]
     for task_name, task in suite.tasks.items():
         check(f"metric in task {task_name!r}", task.metrics, distances)
         check(f"variant in task {task_name!r}", task.variants, KNOWN_VARIANTS)
+        try:
+            resolve_params(TASKS[task_name].DEFAULTS, task.degradation, task_name)
+        except ValueError as exc:
+            raise UserError(f"{path}: {exc}") from None

@@ -140,7 +140,7 @@ def _generate_clip(job: tuple[Path, CorpusConfig, int, str]) -> ClipRecord:
         offset_s=0.0, duration_s=target.shape[1] / sr, sample_rate=sr, split=split,
         sha256=audio_sha256(target), target_file=f"clips/{clip_id}.wav", raw_file=f"raw/{clip_id}.wav",
         layers=tuple(arrangement.layers), lufs=round(done.lufs, 4), true_peak_dbtp=round(done.true_peak_dbtp, 4),
-        finish={"gain_db": done.gain_db, "target_lufs": cfg.target_lufs, "ceiling_dbtp": cfg.ceiling_dbtp},
+        finish={"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db, "target_lufs": cfg.target_lufs, "ceiling_dbtp": cfg.ceiling_dbtp},
     )
     write_json_atomic(folder / "records" / f"{clip_id}.json", asdict(rec))
     return rec

@@ -14,12 +14,18 @@ from harness.dsp import Compressor, TruePeakLimiter
 from harness.metrics import integrated_loudness_lufs, true_peak_dbtp
 
 
+# The glue compressor every "pro" clip went through; the mastering oracle replays it.
+GLUE = Compressor(threshold_db=-16.0, ratio=2.0, knee_db=6.0, attack_ms=20.0, release_ms=150.0)
+GLUE_LEVEL_LUFS = -20.0
+
+
 @dataclass(frozen=True)
 class Finished:
     audio: np.ndarray
     lufs: float
     true_peak_dbtp: float
-    gain_db: float
+    pre_gain_db: float  # brings the mix to GLUE_LEVEL_LUFS before the glue compressor
+    gain_db: float  # after the glue compressor, before the limiter
 
 
 def master_to_target(
@@ -35,9 +41,8 @@ def master_to_target(
     """Glue-compress `mix`, then gain + true-peak-limit it to `target_lufs` / `ceiling_dbtp`."""
     x = np.asarray(mix, dtype=np.float64)
     # Bring the mix to a known level first so the glue compressor's threshold means the same thing for every clip.
-    x = x * 10 ** ((-20.0 - integrated_loudness_lufs(x, sr)) / 20)
-    glue = glue or Compressor(threshold_db=-16.0, ratio=2.0, knee_db=6.0, attack_ms=20.0, release_ms=150.0)
-    x = glue.render(x, sr)
+    pre_gain_db = GLUE_LEVEL_LUFS - integrated_loudness_lufs(x, sr)
+    x = (glue or GLUE).render(x * 10 ** (pre_gain_db / 20), sr)
     limiter = TruePeakLimiter(ceiling_dbtp=ceiling_dbtp)
     gain_db = target_lufs - integrated_loudness_lufs(x, sr)
     for _ in range(max_iterations):
@@ -46,4 +51,4 @@ def master_to_target(
         if abs(lufs - target_lufs) <= tolerance_lu:
             break
         gain_db += target_lufs - lufs
-    return Finished(audio=y, lufs=lufs, true_peak_dbtp=true_peak_dbtp(y, sr), gain_db=gain_db)
+    return Finished(audio=y, lufs=lufs, true_peak_dbtp=true_peak_dbtp(y, sr), pre_gain_db=pre_gain_db, gain_db=gain_db)

@@ -73,7 +73,7 @@ class Compressor(Processor):
         ParamSpec("ratio", 1.0, 20.0, 4.0, "log", ":1", "input dB over threshold per output dB"),
         ParamSpec("knee_db", 0.0, 24.0, 6.0, "lin", "dB", "width W of the quadratic soft knee; 0 = hard"),
         ParamSpec("attack_ms", 0.1, 200.0, 10.0, "log", "ms", "time constant of rising gain reduction"),
-        ParamSpec("release_ms", 5.0, 3000.0, 100.0, "log", "ms", "time constant of falling gain reduction"),
+        ParamSpec("release_ms", 1.0, 3000.0, 100.0, "log", "ms", "time constant of falling gain reduction"),
         ParamSpec("makeup_db", -12.0, 24.0, 0.0, "lin", "dB", "gain added after compression"),
     )
 
