@@ -161,7 +161,7 @@ def test_polynomial_log_exp_match_libm():
     y_l, expected = 0.0, np.empty_like(target)
     for i, v in enumerate(target):
         a = a_att if v > y_l else a_rel
-        y_l = v + a * (y_l - v)
+        y_l = a * y_l + (1 - a) * v
         expected[i] = 2.0 - y_l
     np.testing.assert_allclose(comp.gain_db(x, SR), expected, atol=1e-6)
     np.testing.assert_allclose(comp.render(x, SR), x * 10 ** (expected / 20), rtol=1e-6)

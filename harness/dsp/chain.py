@@ -129,5 +129,10 @@ class MasteringChain(Processor):
         return self.limiter.latency_samples(sr)
 
     def render(self, audio: np.ndarray, sr: float) -> np.ndarray:
+        """Same result as rendering the three stages in turn; compressor and limiter work in place
+        on the EQ's fresh output, sparing two full-size buffers."""
         check_audio(audio, sr)
-        return self.limiter.render(self.compressor.render(self.eq.render(audio, sr), sr), sr)
+        out = self.eq.render(audio, sr)
+        self.compressor.render_into(out, sr, out)
+        self.limiter.render_into(out, sr, out)
+        return out

@@ -12,9 +12,8 @@ Per sample n, with T = threshold_db, R = ratio, W = knee_db, M = makeup_db:
            = x_G + (1/R - 1) (x_G - T + W/2)^2 / (2W)    if 2 |x_G - T| <= W   (only when W > 0)
            = T + (x_G - T) / R                           if 2 (x_G - T) >   W
     x_L[n] = x_G[n] - y_G[n]                             gain reduction wanted, >= 0 dB
-    y_L[n] = x_L[n] + a_A (y_L[n-1] - x_L[n])            if x_L[n] > y_L[n-1]   (attack)
-           = x_L[n] + a_R (y_L[n-1] - x_L[n])            otherwise              (release)
-             (= a y_L[n-1] + (1 - a) x_L[n], GMR eq. 17, written with one multiply)
+    y_L[n] = a_A y_L[n-1] + (1 - a_A) x_L[n]             if x_L[n] > y_L[n-1]   (attack)
+           = a_R y_L[n-1] + (1 - a_R) x_L[n]             otherwise              (release)
     a_A = exp(-1 / (attack_ms/1000 * sr)),  a_R = exp(-1 / (release_ms/1000 * sr)),  y_L[-1] = 0
     y_c[n] = x_c[n] * 10^((M - y_L[n]) / 20)             same gain on every channel
 
@@ -91,9 +90,16 @@ class Compressor(Processor):
     def render(self, audio: np.ndarray, sr: float) -> np.ndarray:
         check_audio(audio, sr)
         out = np.empty(audio.shape, dtype=audio.dtype)  # the kernel rounds once, on store
-        gains = np.empty(audio.shape[1], dtype=np.float64)
-        _compress(np.ascontiguousarray(audio), *self._kernel_args(sr), out, gains, True)
+        self.render_into(audio, sr, out)
         return out
+
+    def render_into(self, audio: np.ndarray, sr: float, out: np.ndarray) -> None:
+        """``render`` writing into ``out`` (same shape and dtype; may be ``audio`` itself: each
+        block's detector reads it before the block is overwritten)."""
+        check_audio(audio, sr)
+        if out.shape != audio.shape or out.dtype != audio.dtype or not out.flags.c_contiguous:
+            raise ValueError("out must be a C-contiguous array with the input's shape and dtype")
+        _compress(np.ascontiguousarray(audio), *self._kernel_args(sr), out, np.empty(0), True)
 
     def _kernel_args(self, sr: float) -> tuple[float, ...]:
         return (
@@ -182,14 +188,20 @@ def _compress(x, threshold, ratio, knee, a_attack, a_release, makeup, out, gains
             else:
                 reduction[i] = 0.0
         # smooth branching peak detector on the gain reduction: the only serial part
+        # (both candidates are formed, then one is picked: the loop-carried chain is one
+        # multiply, one add and a select)
         for i in range(m):
             target = reduction[i]
-            step = y_l - target
-            y_l = target + (a_attack * step if step < 0.0 else a_release * step)
-            gains_db[start + i] = makeup - y_l
+            attacked = a_attack * y_l + (1.0 - a_attack) * target
+            released = a_release * y_l + (1.0 - a_release) * target
+            y_l = attacked if target > y_l else released
+            reduction[i] = makeup - y_l  # now the gain in dB
+        if gains_db.shape[0] > 0:
+            for i in range(m):
+                gains_db[start + i] = reduction[i]
         if apply:
             for i in range(m):
-                reduction[i] = gains_db[start + i] * (1.0 / _DB_PER_LOG2)
+                reduction[i] *= 1.0 / _DB_PER_LOG2
             _exp2_block(reduction, m, bits, level)
             for c in range(n_channels):
                 for i in range(m):

@@ -14,7 +14,8 @@ Per sample n (all channels share one gain):
 3. Hold: h[n] = min r over [n - HOLD, n + L - 1 + HOLD] (van Herk / Gil-Werman, O(1) per sample),
    L = D - HOLD + 1 the attack length, D the look-ahead in samples. HOLD = 12 is the
    interpolator's half-length, so the gain is flat wherever a peak's interpolation looks.
-4. Release: e[n] = min(h[n], h[n] + a_R (e[n-1] - h[n])), a_R = exp(-1/(release_s * sr)), e = 1 before.
+4. Release: e[n] = min(h[n], a_R e[n-1] + (1 - a_R) h[n]), a_R = exp(-1/(release_s * sr)), e = 1 before
+   (falls at once with h, recovers towards it exponentially).
 5. Attack: g[n] = mean(e[n-L+1 .. n]) (a linear ramp over L samples). Every e[j] in that window
    is <= r[k] for all k in [n - HOLD, n + HOLD], hence g[n] <= r[n]: the gain reaches each
    peak's requirement before the peak and stays there while the interpolator sees it.
@@ -121,6 +122,14 @@ class TruePeakLimiter(Processor):
         delay = 0 if aligned else min(self.latency_samples(sr), audio.shape[1])
         self._run(audio, sr, delay, out, np.empty(0))
         return out
+
+    def render_into(self, audio: np.ndarray, sr: float, out: np.ndarray) -> None:
+        """Aligned ``render`` writing into ``out`` (same shape and dtype; may be ``audio`` itself:
+        detection reads everything first, then each sample is read before it is overwritten)."""
+        check_audio(audio, sr)
+        if out.shape != audio.shape or out.dtype != audio.dtype or not out.flags.c_contiguous:
+            raise ValueError("out must be a C-contiguous array with the input's shape and dtype")
+        self._run(audio, sr, 0, out, np.empty(0))
 
     def _run(self, audio: np.ndarray, sr: float, delay: int, out: np.ndarray, gains: np.ndarray) -> None:
         x = np.ascontiguousarray(audio)
@@ -232,9 +241,15 @@ def _limit(x, required, ceiling, attack, a_release, delay, out, gains):  # pragm
     window = attack + 2 * HOLD
     steps = n + attack - 1
     size = required.shape[0]
+    required_bits = required.view(np.int32)
     for q in range(size):
         p = np.float64(required[q])
-        required[q] = ceiling / p if p > ceiling else 1.0
+        r = ceiling / p if p > ceiling else 1.0
+        r32 = np.float32(r)
+        required[q] = r32
+        # round the stored requirement down, never up, so g <= c / peak holds exactly
+        # (a positive float32's bit pattern minus one is the next float32 towards zero)
+        required_bits[q] -= np.int32(1) if r32 > r else np.int32(0)
     suffix = np.empty(window)
     env = np.ones(2 * window)  # [previous block | current block]
     block_gain = np.empty(window)
@@ -256,10 +271,12 @@ def _limit(x, required, ceiling, attack, a_release, delay, out, gains):  # pragm
         for k in range(window):
             held = min(suffix[k], run) if k > 0 else suffix[0]
             run = min(run, np.float64(required[nxt + k]))
-            e = min(held, held + a_release * (e - held))
+            e = min(held, a_release * e + (1.0 - a_release) * held)
             env[window + k] = e
             total += e - env[window + k - attack]
-            g = total / attack
+            block_gain[k] = total
+        for k in range(window):  # the division, off the serial loop so it vectorises
+            g = block_gain[k] / attack
             block_gain[k] = g if g < 1.0 else 1.0
         if b % _RESUM == _RESUM - 1:
             total = 0.0  # re-sum exactly now and then so rounding cannot drift

@@ -51,13 +51,13 @@ class ParamSpec:
         return float(u) if u.ndim == 0 else u
 
     def from_unit(self, u: Any) -> Any:
-        """Inverse of ``to_unit``; the result is clipped so that 0 and 1 land exactly on the ends."""
+        """Inverse of ``to_unit``; 0 and 1 land exactly on min and max, the result never leaves them."""
         w = np.asarray(u, dtype=np.float64)
         if self.scale == "log":
             v = self.min * np.exp(w * math.log(self.max / self.min))
         else:
             v = self.min + w * (self.max - self.min)
-        v = np.clip(v, self.min, self.max)
+        v = np.where(w >= 1.0, self.max, np.clip(v, self.min, self.max))
         return float(v) if v.ndim == 0 else v
 
     def clip(self, value: Any) -> Any:

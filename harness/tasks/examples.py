@@ -1,7 +1,8 @@
-"""Turn a suite's corpus split into task examples: deterministic, one per (task, variant, clip)."""
+"""Turn a suite's corpus split into task examples: deterministic, addressable by (clip, variant)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -13,9 +14,14 @@ from harness.tasks.base import Example, SourceClip, resolve_params, task_rng
 
 
 def load_source_clip(manifest: Manifest, rec: ClipRecord) -> SourceClip:
-    folder = Path(manifest.folder)
-    target = read_audio(folder / rec.target_file).samples.astype("float64")
-    raw = read_audio(folder / rec.raw_file).samples.astype("float64") if rec.raw_file else None
+    return _load(manifest.folder, rec)
+
+
+@lru_cache(maxsize=8)
+def _load(folder: str, rec: ClipRecord) -> SourceClip:
+    root = Path(folder)
+    target = read_audio(root / rec.target_file).samples.astype("float64")
+    raw = read_audio(root / rec.raw_file).samples.astype("float64") if rec.raw_file else None
     return SourceClip(id=rec.id, sample_rate=rec.sample_rate, target=target, raw=raw, genre=rec.genre,
                       source=rec.source, finish=rec.finish)
 
@@ -30,30 +36,31 @@ def partner_of(records: list[ClipRecord], index: int) -> ClipRecord | None:
     return (same or order)[0]
 
 
-def task_examples(suite: Suite, manifest: Manifest, task_name: str, split: str = "test") -> Iterator[Example]:
-    """Every example of one task over one split (variants expanded)."""
+def example_keys(suite: Suite, manifest: Manifest, task_name: str, split: str = "test") -> list[tuple[int, str | None]]:
+    """(clip index within the split, variant) for every example of a task."""
+    variants = suite.tasks[task_name].variants or [None]
+    return [(i, v) for i in range(len(manifest.split(split))) for v in variants]
+
+
+def build_example(suite: Suite, manifest: Manifest, task_name: str, index: int, variant: str | None,
+                  split: str = "test") -> Example:
     task = get_task(task_name)
     cfg = suite.tasks[task_name]
     params = resolve_params(task.DEFAULTS, cfg.degradation, task_name)
     records = manifest.split(split)
-    cache: dict[str, SourceClip] = {}
-
-    def clip(rec: ClipRecord) -> SourceClip:
-        if rec.id not in cache:
-            cache[rec.id] = load_source_clip(manifest, rec)
-        return cache[rec.id]
-
-    variants = cfg.variants or [None]
-    extra = {}
+    rec = records[index]
+    partner = partner_of(records, index)
+    kwargs: dict = {"partner": load_source_clip(manifest, partner) if partner else None}
     if cfg.target_lufs is not None:
-        extra["target_lufs"] = cfg.target_lufs
+        kwargs["target_lufs"] = cfg.target_lufs
     if cfg.ceiling_dbtp is not None:
-        extra["ceiling_dbtp"] = cfg.ceiling_dbtp
-    for i, rec in enumerate(records):
-        partner_rec = partner_of(records, i)
-        for variant in variants:
-            rng = task_rng(task_name, rec.id, suite.corpus.seed, variant)
-            kwargs = dict(extra, partner=clip(partner_rec) if partner_rec else None)
-            if variant is not None:
-                kwargs["variant"] = variant
-            yield task.make_example(clip(rec), params, rng, **kwargs)
+        kwargs["ceiling_dbtp"] = cfg.ceiling_dbtp
+    if variant is not None:
+        kwargs["variant"] = variant
+    rng = task_rng(task_name, rec.id, suite.corpus.seed, variant)
+    return task.make_example(load_source_clip(manifest, rec), params, rng, **kwargs)
+
+
+def task_examples(suite: Suite, manifest: Manifest, task_name: str, split: str = "test") -> Iterator[Example]:
+    for index, variant in example_keys(suite, manifest, task_name, split):
+        yield build_example(suite, manifest, task_name, index, variant, split)

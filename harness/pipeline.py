@@ -1,0 +1,61 @@
+"""Suite → corpus → run → report → store: the flow `run` and `demo` share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+from harness.candidates import get_candidate
+from harness.corpus.build import build_corpus
+from harness.corpus.manifest import write_json_atomic
+from harness.report import aggregate_rows, build_report
+from harness.runner import run_suite
+from harness.scorecard import print_scorecards, wide_console
+from harness.store import Store
+from harness.suites import load_suite
+
+
+def _bar(console: Console) -> Progress:
+    return Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
+
+
+def run_pipeline(suite_name: str, *, corpus: str | None = None, seed: int | None = None,
+                 candidates: list[str] | None = None, json_path: str | None = None, db: str | None = None,
+                 workers: int | None = None, console: Console | None = None, quiet: bool = False) -> dict:
+    console = console or wide_console()
+    suite = load_suite(suite_name)
+    names = candidates or list(suite.candidates.names)
+    for name in names:
+        get_candidate(name)  # unknown names fail now, with a suggestion, before any work
+    with _bar(console) as bar:
+        t = bar.add_task(f"corpus {suite.name}", total=None)
+        manifest = build_corpus(suite, seed=seed, folder=corpus, workers=workers,
+                                progress=lambda d, n: bar.update(t, completed=d, total=n))
+    for r in manifest.rejected:
+        console.print(f"[yellow]skipped[/] {r['file']}: {r['reason']}")
+    store = Store(db)
+    try:
+        with _bar(console) as bar:
+            t = bar.add_task("scoring", total=None)
+            outcome = run_suite(suite, manifest, names, store, workers=workers,
+                                progress=lambda d, n: bar.update(t, completed=d, total=n))
+        if outcome.resumed and outcome.examples_skipped:
+            console.print(f"resumed run {outcome.run_id}: {outcome.examples_skipped} finished examples reused")
+        report = build_report(suite, manifest, outcome.run_id, store.clip_results(outcome.run_id),
+                              failures=outcome.failures, unavailable=outcome.unavailable)
+        store.finish_run(outcome.run_id, report, aggregate_rows(report))
+    finally:
+        store.close()
+    if json_path:
+        write_json_atomic(Path(json_path), report)
+    if not quiet:
+        print_scorecards(report, console)
+        if json_path:
+            console.print(f"report written to {json_path}")
+    return report
+
+
+__all__ = ["run_pipeline"]

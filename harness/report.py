@@ -1,0 +1,152 @@
+"""From per-clip rows to the run report: aggregates with bootstrap CIs, gap closed, harm share,
+paired comparison with the best baseline, rankings and verdicts. Its JSON form is versioned
+(`schema`) and documented in docs/run-schema.json."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from harness.candidates import REGISTRY as CANDIDATES
+from harness.corpus.manifest import Manifest
+from harness.environment import fingerprint
+from harness.metrics import get_metric
+from harness.stats import bootstrap_ci, paired_difference_ci, summarise
+from harness.suites import Suite
+
+SCHEMA_VERSION = 1
+WORSE_TOLERANCE = 1e-6
+
+
+def _finite(values) -> list[float]:
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
+def _gap_summary(gaps: list[float]) -> dict[str, Any] | None:
+    g = _finite(gaps)
+    if not g:
+        return None
+    lo, hi = bootstrap_ci(g)
+    return {"median": float(np.median(g)), "ci95": [lo, hi], "n": len(g),
+            "worse_than_bypass": float(np.mean([x < -WORSE_TOLERANCE for x in g]))}
+
+
+def _candidate_block(rows: list[dict], metrics: list[str], primary: str) -> dict[str, Any]:
+    block: dict[str, Any] = {"metrics": {}, "n_clips": len(rows)}
+    for m in metrics:
+        vals = _finite(r["metrics"].get(m) for r in rows)
+        if vals:
+            block["metrics"][m] = summarise(vals).to_json()
+    block["gap_closed"] = _gap_summary([r["gap_closed"].get(primary) for r in rows])
+    block["gap_closed_by_metric"] = {m: _gap_summary([r["gap_closed"].get(m) for r in rows]) for m in metrics}
+    return block
+
+
+def build_report(suite: Suite, manifest: Manifest, run_id: str, rows: list[dict], *,
+                 failures: list[dict] | None = None, unavailable: dict[str, str] | None = None,
+                 latency: list[dict] | None = None) -> dict[str, Any]:
+    ok = [r for r in rows if not r.get("error")]
+    tasks: dict[str, Any] = {}
+    for task, cfg in suite.tasks.items():
+        primary = cfg.primary_metric
+        direction = get_metric(primary).direction or "lower"
+        by_cand: dict[str, list[dict]] = defaultdict(list)
+        for r in ok:
+            if r["task"] == task:
+                by_cand[r["candidate"]].append(r)
+        cands: dict[str, Any] = {}
+        for name, crows in by_cand.items():
+            kind = CANDIDATES[name].kind if name in CANDIDATES else "model"
+            block = {"kind": kind, **_candidate_block(crows, cfg.metrics, primary)}
+            sources = sorted({r["source"] for r in crows})
+            block["by_source"] = {s: _candidate_block([r for r in crows if r["source"] == s], cfg.metrics, primary)
+                                  for s in sources}
+            variants = sorted({r["variant"] for r in crows if r["variant"]})
+            if variants:
+                block["by_variant"] = {v: _candidate_block([r for r in crows if r["variant"] == v], cfg.metrics, primary)
+                                       for v in variants}
+            cands[name] = block
+        best = _best_baseline(cands, primary, direction)
+        for name, block in cands.items():
+            if block["kind"] in ("model", "peer") and best and name != best:
+                block["vs_best_baseline"] = _paired(by_cand[name], by_cand[best], primary, best)
+            block["verdict"] = _verdict(block, direction)
+        ranking = sorted((n for n in cands if primary in cands[n]["metrics"]),
+                         key=lambda n: cands[n]["metrics"][primary]["median"] * (1 if direction == "lower" else -1))
+        tasks[task] = {"primary_metric": primary, "direction": direction, "best_baseline": best,
+                       "ranking": ranking, "candidates": cands}
+    fails = [{"task": r["task"], "candidate": r["candidate"], "clip": r["clip_id"], "error": r["error"]}
+             for r in rows if r.get("error")]
+    fails += list(failures or [])
+    fails += [{"task": None, "candidate": name, "clip": None, "error": f"unavailable: {why}"}
+              for name, why in (unavailable or {}).items()]
+    sources = sorted({c.source for c in manifest.split("test")})
+    return {
+        "schema": SCHEMA_VERSION,
+        "run_id": run_id,
+        "suite": suite.name,
+        "corpus": {"source": manifest.recipe.get("kind"), "clips": len(manifest.clips),
+                   "test_clips": len(manifest.split("test")), "test_sources": sources,
+                   "manifest_hash": manifest.manifest_hash},
+        "tasks": tasks,
+        "latency": list(latency or []),
+        "failures": fails,
+        "environment": fingerprint(),
+    }
+
+
+def _best_baseline(cands: dict[str, Any], primary: str, direction: str) -> str | None:
+    scored = [(b["metrics"][primary]["median"], n) for n, b in cands.items()
+              if b["kind"] == "baseline" and primary in b["metrics"]]
+    if not scored:
+        return None
+    return (min(scored) if direction == "lower" else max(scored))[1]
+
+
+def _paired(rows: list[dict], base_rows: list[dict], primary: str, base: str) -> dict[str, Any] | None:
+    base_by_clip = {(r["clip_id"], r["variant"]): r["metrics"].get(primary) for r in base_rows}
+    pairs = [(r["metrics"].get(primary), base_by_clip.get((r["clip_id"], r["variant"]))) for r in rows]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    if not pairs:
+        return None
+    med, (lo, hi) = paired_difference_ci([a for a, _ in pairs], [b for _, b in pairs])
+    return {"baseline": base, "metric": primary, "median_difference": med, "ci95": [lo, hi], "n": len(pairs)}
+
+
+def _verdict(block: dict[str, Any], direction: str) -> str:
+    if block["kind"] == "bound":
+        return "bound"
+    gap = block.get("gap_closed")
+    if not gap:
+        return "no data"
+    harm = f"; worse than bypass on {gap['worse_than_bypass']:.0%} of clips" if gap["worse_than_bypass"] > 0 else ""
+    vs = block.get("vs_best_baseline")
+    if vs:
+        lo, hi = vs["ci95"]
+        better = hi < 0 if direction == "lower" else lo > 0
+        worse = lo > 0 if direction == "lower" else hi < 0
+        rel = "beats" if better else "worse than" if worse else "not separable from"
+        return f"{rel} best baseline ({vs['baseline']}){harm}"
+    lo, hi = gap["ci95"]
+    state = "improves on bypass" if lo > 0 else "worse than bypass" if hi < 0 else "not separable from bypass"
+    return state + harm
+
+
+def aggregate_rows(report: dict[str, Any]) -> list[dict]:
+    """Flatten the report into rows for the store's aggregates table."""
+    out = []
+    for task, t in report["tasks"].items():
+        for cand, block in t["candidates"].items():
+            for source, b in [("all", block), *block.get("by_source", {}).items()]:
+                for metric, s in b["metrics"].items():
+                    gap = b["gap_closed_by_metric"].get(metric) or {}
+                    out.append({"task": task, "candidate": cand, "source": source, "metric": metric,
+                                "mean": s["mean"], "median": s["median"], "ci_lo": s["ci95"][0], "ci_hi": s["ci95"][1],
+                                "n": s["n"], "gap_median": gap.get("median"),
+                                "gap_ci_lo": (gap.get("ci95") or [None, None])[0],
+                                "gap_ci_hi": (gap.get("ci95") or [None, None])[1],
+                                "worse_than_bypass": gap.get("worse_than_bypass")})
+    return out

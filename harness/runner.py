@@ -1,0 +1,162 @@
+"""Score every candidate on every test example of every task of a suite.
+
+Per example: the candidate's output is compared with the target on each of the task's metrics;
+gap closed = 1 − d(output, target) / d(damaged input, target) per distance (0 = no better than
+bypass, 1 = perfect, < 0 = made it worse). Work is split by example across processes; each
+finished example is committed to the store at once, so a re-run skips it. A failing candidate or
+clip is recorded and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from harness.candidates import Candidate, Unavailable, get_candidate
+from harness.corpus.manifest import Manifest
+from harness.environment import fingerprint
+from harness.metrics import Unmeasurable, get_metric
+from harness.store import Store
+from harness.suites import Suite
+from harness.tasks.examples import build_example, example_keys, task_examples
+
+RUNNER_VERSION = 1
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    resumed: bool
+    examples_scored: int
+    examples_skipped: int
+    failures: list[dict] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+def run_id_for(suite: Suite, manifest: Manifest, candidates: list[str]) -> str:
+    payload = json.dumps({"suite": suite.model_dump(exclude={"path"}), "manifest": manifest.manifest_hash,
+                          "candidates": sorted(candidates), "runner": RUNNER_VERSION}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def score_output(output, example, metrics: list[str]) -> tuple[dict, dict]:
+    """(metric values, gap closed per metric) for one output against the example's target."""
+    sr = example.query.sample_rate
+    values: dict[str, float | None] = {}
+    gaps: dict[str, float | None] = {}
+    for name in metrics:
+        fn = get_metric(name).fn
+        try:
+            d_out = float(fn(output, example.target, sr))
+            d_in = float(fn(example.query.audio, example.target, sr))
+        except Unmeasurable:
+            values[name] = gaps[name] = None
+            continue
+        values[name] = d_out if math.isfinite(d_out) else None
+        gaps[name] = (1.0 - d_out / d_in) if d_in > 1e-12 and math.isfinite(d_out) else None
+    return values, gaps
+
+
+def _score_example(job) -> list[dict]:
+    suite, manifest, task, index, variant, candidates, skip = job
+    started = time.perf_counter()
+    try:
+        example = build_example(suite, manifest, task, index, variant)
+    except Exception as exc:  # a corrupt clip: record it for every candidate and go on
+        clip_id = manifest.split("test")[index].id
+        return [{"task": task, "variant": variant, "clip_id": clip_id, "source": manifest.split("test")[index].source,
+                 "candidate": c.name, "error": f"could not build example: {type(exc).__name__}: {exc}"}
+                for c in candidates if c.name not in skip]
+    metrics = suite.tasks[task].metrics
+    rows = []
+    for cand in candidates:
+        if cand.name in skip or not cand.supports(task, variant):
+            continue
+        t0 = time.perf_counter()
+        row = {"task": task, "variant": variant, "clip_id": example.clip_id, "source": example.source,
+               "candidate": cand.name}
+        try:
+            output = cand.predict_example(example).render(example.query)
+            row["metrics"], row["gap_closed"] = score_output(output, example, metrics)
+        except Exception as exc:
+            row["error"] = f"{type(exc).__name__}: {exc}"
+            row["traceback"] = traceback.format_exc(limit=3)
+        row["seconds"] = time.perf_counter() - t0
+        rows.append(row)
+    del started
+    return rows
+
+
+def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], store: Store, *,
+              workers: int | None = None, progress: Progress | None = None) -> RunOutcome:
+    if not manifest.split("test"):
+        raise ValueError(f"corpus {manifest.manifest_hash[:12]} has no test clips")
+    run_id = run_id_for(suite, manifest, candidate_names)
+    resumed = not store.start_run(run_id, suite.name, manifest.manifest_hash, fingerprint())
+    outcome = RunOutcome(run_id=run_id, resumed=resumed, examples_scored=0, examples_skipped=0)
+    available: list[str] = []
+    for name in candidate_names:
+        try:
+            get_candidate(name).check_available()
+        except Unavailable as exc:
+            outcome.unavailable[name] = str(exc)
+            continue
+        available.append(name)
+    done = store.done_keys(run_id)
+    jobs = []
+    for task in suite.tasks:
+        # A fresh instance per task: what a candidate learns for one task must not leak into another.
+        fresh = [get_candidate(name) for name in available]
+        fitted = [_fit(c, suite, manifest, task, outcome) for c in fresh if task in c.tasks]
+        fitted = [c for c in fitted if c is not None]
+        for index, variant in example_keys(suite, manifest, task):
+            clip_id = manifest.split("test")[index].id
+            skip = {c.name for c in fitted if (task, variant or "", clip_id, c.name) in done}
+            if len(skip) == len(fitted):
+                outcome.examples_skipped += 1
+                continue
+            jobs.append((suite, manifest, task, index, variant, fitted, skip))
+    total = len(jobs) + outcome.examples_skipped
+    finished = outcome.examples_skipped
+    if progress:
+        progress(finished, total)
+    workers = workers or min(2, os.cpu_count() or 1)
+
+    def record(rows: list[dict]) -> None:
+        nonlocal finished
+        store.add_clip_results(run_id, rows)
+        finished += 1
+        outcome.examples_scored += 1
+        if progress:
+            progress(finished, total)
+
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for rows in pool.map(_score_example, jobs, chunksize=1):
+                record(rows)
+    else:
+        for job in jobs:
+            record(_score_example(job))
+    return outcome
+
+
+def _fit(cand: Candidate, suite: Suite, manifest: Manifest, task: str, outcome: RunOutcome) -> Candidate | None:
+    """Candidates that learn (e.g. a target curve) see the training split of this task only."""
+    if type(cand).fit is Candidate.fit:
+        return cand
+    try:
+        cand.fit(list(task_examples(suite, manifest, task, split="train")))
+    except Exception as exc:
+        outcome.failures.append({"task": task, "candidate": cand.name, "clip": None,
+                                 "error": f"fit failed: {type(exc).__name__}: {exc}"})
+        return None
+    return cand

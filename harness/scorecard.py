@@ -1,0 +1,65 @@
+"""The scorecard people read at the end of a run: per task, candidates ranked by the primary metric."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_scorecards(report: dict[str, Any], console: Console | None = None) -> None:
+    console = console or wide_console()
+    corpus = report["corpus"]
+    console.print(f"[bold]Suite {report['suite']}[/] · run {report['run_id']} · corpus {corpus['source']} "
+                  f"{corpus['manifest_hash'][:12]} · {corpus['test_clips']} test clips "
+                  f"({', '.join(corpus['test_sources'])})")
+    for task, t in report["tasks"].items():
+        primary = t["primary_metric"]
+        unit = _unit(primary)
+        sources = sorted({s for b in t["candidates"].values() for s in b.get("by_source", {})})
+        n = max((b["n_clips"] for b in t["candidates"].values()), default=0)
+        table = Table(title=f"{task}: ranked by {primary} ({t['direction']} is better), n={n} examples",
+                      title_justify="left")
+        for col in ("#", "candidate", "kind", f"{primary} median [95% CI]", "gap closed [95% CI]",
+                    "worse than bypass", "verdict"):
+            table.add_column(col, justify="right" if col in ("#",) else "left")
+        for rank, name in enumerate(t["ranking"], 1):
+            b = t["candidates"][name]
+            m = b["metrics"][primary]
+            gap = b["gap_closed"]
+            table.add_row(
+                str(rank), name, b["kind"],
+                f"{m['median']:.3g} [{m['ci95'][0]:.3g}, {m['ci95'][1]:.3g}] {unit}".rstrip(),
+                f"{gap['median']:+.2f} [{gap['ci95'][0]:+.2f}, {gap['ci95'][1]:+.2f}]" if gap else "—",
+                f"{gap['worse_than_bypass']:.0%}" if gap else "—",
+                b["verdict"],
+            )
+        console.print(table)
+        if len(sources) > 1:
+            for src in sources:
+                line = ", ".join(
+                    f"{n} {t['candidates'][n]['by_source'][src]['gap_closed']['median']:+.2f}"
+                    for n in t["ranking"]
+                    if src in t["candidates"][n].get("by_source", {}) and t["candidates"][n]["by_source"][src]["gap_closed"]
+                )
+                console.print(f"  gap closed on {src} clips: {line}")
+    if report["failures"]:
+        console.print(f"[yellow]{len(report['failures'])} failure(s) recorded[/] (see the JSON report's `failures`):")
+        for f in report["failures"][:10]:
+            where = " / ".join(str(x) for x in (f["task"], f["candidate"], f["clip"]) if x)
+            console.print(f"  • {where}: {f['error']}")
+
+
+def wide_console(**kwargs) -> Console:
+    """Rich wraps at 80 columns when output is not a terminal (CI logs); scorecards need more."""
+    console = Console(**kwargs)
+    if not console.is_terminal:
+        console = Console(width=160, **kwargs)
+    return console
+
+
+def _unit(metric: str) -> str:
+    from harness.metrics import get_metric
+
+    return get_metric(metric).unit

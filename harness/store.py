@@ -1,0 +1,195 @@
+"""The results store: SQLite (default `<cache>/results.db`, `--db PATH` to change).
+
+Runs, their environment fingerprint, per-clip results, aggregates, latencies and gate verdicts.
+WAL journal + busy timeout make two processes writing at once safe; every write is one
+transaction, and a run's aggregates land in the same transaction that marks it complete — an
+interrupted run leaves per-clip rows (so it resumes) but never half-written aggregates.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from harness.paths import home
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    suite TEXT NOT NULL,
+    manifest_hash TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'complete')),
+    environment TEXT NOT NULL,
+    report TEXT
+);
+CREATE TABLE IF NOT EXISTS clip_results (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    task TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    clip_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    candidate TEXT NOT NULL,
+    metrics TEXT,
+    gap_closed TEXT,
+    error TEXT,
+    seconds REAL,
+    PRIMARY KEY (run_id, task, variant, clip_id, candidate)
+);
+CREATE TABLE IF NOT EXISTS aggregates (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    task TEXT NOT NULL,
+    candidate TEXT NOT NULL,
+    source TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    mean REAL, median REAL, ci_lo REAL, ci_hi REAL, n INTEGER,
+    gap_median REAL, gap_ci_lo REAL, gap_ci_hi REAL, worse_than_bypass REAL,
+    PRIMARY KEY (run_id, task, candidate, source, metric)
+);
+CREATE TABLE IF NOT EXISTS latencies (
+    recorded_at REAL NOT NULL,
+    model TEXT NOT NULL, task TEXT NOT NULL, precision TEXT NOT NULL, hardware TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('measured', 'projected')),
+    scope TEXT NOT NULL, threads INTEGER,
+    p50_ms REAL, p90_ms REAL, p95_ms REAL, p99_ms REAL, rtf REAL, throughput_qps REAL,
+    valid INTEGER, reason TEXT, assumptions TEXT, environment TEXT
+);
+CREATE TABLE IF NOT EXISTS gates (
+    recorded_at REAL NOT NULL, suite TEXT NOT NULL, candidate TEXT, gate TEXT NOT NULL,
+    passed INTEGER NOT NULL, detail TEXT, run_id TEXT
+);
+"""
+
+
+def default_db_path() -> Path:
+    return home() / "results.db"
+
+
+class Store:
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        with self.transaction() as c:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    c.execute(statement)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, suite: str, manifest_hash: str, environment: dict) -> bool:
+        """Register a run; returns False when it already exists (a resume)."""
+        with self.transaction() as c:
+            row = c.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row:
+                return False
+            c.execute(
+                "INSERT INTO runs (run_id, suite, manifest_hash, started_at, status, environment) VALUES (?,?,?,?,?,?)",
+                (run_id, suite, manifest_hash, time.time(), "running", json.dumps(environment)),
+            )
+            return True
+
+    def run(self, run_id: str) -> sqlite3.Row | None:
+        return self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+
+    def runs(self, suite: str | None = None, complete_only: bool = True) -> list[sqlite3.Row]:
+        q = "SELECT * FROM runs WHERE 1=1"
+        args: list[Any] = []
+        if suite:
+            q += " AND suite = ?"
+            args.append(suite)
+        if complete_only:
+            q += " AND status = 'complete'"
+        return self._conn.execute(q + " ORDER BY finished_at DESC, started_at DESC", args).fetchall()
+
+    # -- per-clip results ------------------------------------------------------------------
+
+    def done_keys(self, run_id: str) -> set[tuple[str, str, str, str]]:
+        rows = self._conn.execute(
+            "SELECT task, variant, clip_id, candidate FROM clip_results WHERE run_id = ?", (run_id,)
+        ).fetchall()
+        return {tuple(r) for r in rows}
+
+    def add_clip_results(self, run_id: str, rows: list[dict]) -> None:
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO clip_results (run_id, task, variant, clip_id, source, candidate, metrics,"
+                " gap_closed, error, seconds) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(run_id, r["task"], r["variant"] or "", r["clip_id"], r["source"], r["candidate"],
+                  json.dumps(r.get("metrics")), json.dumps(r.get("gap_closed")), r.get("error"), r.get("seconds"))
+                 for r in rows],
+            )
+
+    def clip_results(self, run_id: str) -> list[dict]:
+        rows = self._conn.execute("SELECT * FROM clip_results WHERE run_id = ? ORDER BY task, variant, clip_id, candidate",
+                                  (run_id,)).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["metrics"] = json.loads(d["metrics"]) if d["metrics"] else None
+            d["gap_closed"] = json.loads(d["gap_closed"]) if d["gap_closed"] else None
+            d["variant"] = d["variant"] or None
+            out.append(d)
+        return out
+
+    def finish_run(self, run_id: str, report: dict, aggregate_rows: list[dict]) -> None:
+        """Aggregates and the complete status in one transaction: all or nothing."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM aggregates WHERE run_id = ?", (run_id,))
+            c.executemany(
+                "INSERT INTO aggregates (run_id, task, candidate, source, metric, mean, median, ci_lo, ci_hi, n,"
+                " gap_median, gap_ci_lo, gap_ci_hi, worse_than_bypass) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(run_id, a["task"], a["candidate"], a["source"], a["metric"], a["mean"], a["median"], a["ci_lo"],
+                  a["ci_hi"], a["n"], a.get("gap_median"), a.get("gap_ci_lo"), a.get("gap_ci_hi"),
+                  a.get("worse_than_bypass")) for a in aggregate_rows],
+            )
+            c.execute("UPDATE runs SET status = 'complete', finished_at = ?, report = ? WHERE run_id = ?",
+                      (time.time(), json.dumps(report), run_id))
+
+    def aggregates(self, run_id: str) -> list[dict]:
+        return [dict(r) for r in self._conn.execute("SELECT * FROM aggregates WHERE run_id = ?", (run_id,))]
+
+    # -- latency and gates -----------------------------------------------------------------
+
+    def add_latencies(self, rows: list[dict]) -> None:
+        cols = ("model", "task", "precision", "hardware", "source", "scope", "threads", "p50_ms", "p90_ms", "p95_ms",
+                "p99_ms", "rtf", "throughput_qps", "valid", "reason", "assumptions", "environment")
+        with self.transaction() as c:
+            c.executemany(
+                f"INSERT INTO latencies (recorded_at, {', '.join(cols)}) VALUES ({', '.join('?' * (len(cols) + 1))})",
+                [(time.time(), *[json.dumps(r[k]) if isinstance(r.get(k), (dict, list)) else r.get(k) for k in cols])
+                 for r in rows],
+            )
+
+    def latencies(self) -> list[dict]:
+        return [dict(r) for r in self._conn.execute("SELECT * FROM latencies ORDER BY recorded_at")]
+
+    def add_gates(self, suite: str, candidate: str | None, verdicts: list[dict], run_id: str | None) -> None:
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT INTO gates (recorded_at, suite, candidate, gate, passed, detail, run_id) VALUES (?,?,?,?,?,?,?)",
+                [(time.time(), suite, candidate, v["gate"], int(v["passed"]), v.get("detail"), run_id) for v in verdicts],
+            )
