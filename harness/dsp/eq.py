@@ -15,8 +15,8 @@ GAIN_RANGE_DB = (-18.0, 18.0)
 Q_RANGE = (0.1, 18.0)
 
 
-def _freq(default: float) -> ParamSpec:
-    return ParamSpec("freq_hz", *FREQ_RANGE_HZ, default, "log", "Hz", "centre/corner frequency, clamped to Nyquist")
+def _freq(default: float, doc: str) -> ParamSpec:
+    return ParamSpec("freq_hz", *FREQ_RANGE_HZ, default, "log", "Hz", doc + "; clamped to Nyquist")
 
 
 def _gain() -> ParamSpec:
@@ -46,7 +46,7 @@ class LowShelf(_Band):
     freq_hz: float = 100.0
     gain_db: float = 0.0
     KIND: ClassVar[str] = "low_shelf"
-    SPECS: ClassVar[tuple[ParamSpec, ...]] = (_freq(100.0), _gain())
+    SPECS: ClassVar[tuple[ParamSpec, ...]] = (_freq(100.0, "shelf midpoint (gain G/2 there)"), _gain())
 
     def coefficients(self, sr: float) -> np.ndarray:
         return biquad.lowshelf(self.freq_hz, self.gain_db, sr)
@@ -61,7 +61,7 @@ class Peak(_Band):
     q: float = 1.0
     KIND: ClassVar[str] = "peak"
     SPECS: ClassVar[tuple[ParamSpec, ...]] = (
-        _freq(1000.0),
+        _freq(1000.0, "bell centre"),
         _gain(),
         ParamSpec("q", *Q_RANGE, 1.0, "log", "", "quality factor: alpha = sin(w0)/(2Q)"),
     )
@@ -77,7 +77,7 @@ class HighShelf(_Band):
     freq_hz: float = 10000.0
     gain_db: float = 0.0
     KIND: ClassVar[str] = "high_shelf"
-    SPECS: ClassVar[tuple[ParamSpec, ...]] = (_freq(10000.0), _gain())
+    SPECS: ClassVar[tuple[ParamSpec, ...]] = (_freq(10000.0, "shelf midpoint (gain G/2 there)"), _gain())
 
     def coefficients(self, sr: float) -> np.ndarray:
         return biquad.highshelf(self.freq_hz, self.gain_db, sr)

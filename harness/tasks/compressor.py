@@ -52,6 +52,11 @@ def sample_settings(params: Mapping[str, Any], rng: np.random.Generator) -> Comp
     return Compressor(**{name: draw(params, name, rng) for name in DEFAULTS})
 
 
+def needs_partner(variant: str | None) -> bool:
+    """Whether an example needs a second clip (for its reference)."""
+    return True
+
+
 def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Generator, *,
                  partner: SourceClip | None = None, **_: Any) -> Example:
     if partner is None:

@@ -87,6 +87,11 @@ def inverse(eq: EQ) -> EQ:
     return EQ.from_dict({k: (-v if k.endswith("gain_db") else v) for k, v in flat.items()})
 
 
+def needs_partner(variant: str | None) -> bool:
+    """Whether an example needs a second clip (for its reference)."""
+    return False
+
+
 def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Generator, **_: Any) -> Example:
     damage, moves = sample_damage(params, rng)
     damaged = damage.render(clip.target, clip.sample_rate)

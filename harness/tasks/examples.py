@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -14,12 +13,7 @@ from harness.tasks.base import Example, SourceClip, resolve_params, task_rng
 
 
 def load_source_clip(manifest: Manifest, rec: ClipRecord) -> SourceClip:
-    return _load(manifest.folder, rec)
-
-
-@lru_cache(maxsize=8)
-def _load(folder: str, rec: ClipRecord) -> SourceClip:
-    root = Path(folder)
+    root = Path(manifest.folder)
     target = read_audio(root / rec.target_file).samples.astype("float64")
     raw = read_audio(root / rec.raw_file).samples.astype("float64") if rec.raw_file else None
     return SourceClip(id=rec.id, sample_rate=rec.sample_rate, target=target, raw=raw, genre=rec.genre,
@@ -50,7 +44,8 @@ def build_example(suite: Suite, manifest: Manifest, task_name: str, index: int, 
     records = manifest.split(split)
     rec = records[index]
     partner = partner_of(records, index)
-    kwargs: dict = {"partner": load_source_clip(manifest, partner) if partner else None}
+    needs_partner = task.needs_partner(variant)
+    kwargs: dict = {"partner": load_source_clip(manifest, partner) if partner and needs_partner else None}
     if cfg.target_lufs is not None:
         kwargs["target_lufs"] = cfg.target_lufs
     if cfg.ceiling_dbtp is not None:

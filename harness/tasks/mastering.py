@@ -53,6 +53,11 @@ def finished_target(clip: SourceClip, target_lufs: float, ceiling_dbtp: float) -
     return done.audio, done.pre_gain_db, done.gain_db
 
 
+def needs_partner(variant: str | None) -> bool:
+    """Whether an example needs a second clip (for its reference)."""
+    return variant == "reference_based"
+
+
 def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Generator, *,
                  variant: str = "reference_free", partner: SourceClip | None = None,
                  target_lufs: float = -14.0, ceiling_dbtp: float = -1.0, **_: Any) -> Example:
