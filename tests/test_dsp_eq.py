@@ -32,12 +32,13 @@ def cookbook_ba(kind: str, f0: float, gain_db: float, sr: float, q: float = 1.0)
     alpha = sw / 2 * math.sqrt((a_lin + 1 / a_lin) * (1 / slope - 1) + 2)
     two_sqrt_a_alpha = 2 * math.sqrt(a_lin) * alpha
     ap, am = a_lin + 1, a_lin - 1
+    s = two_sqrt_a_alpha
     if kind == "low":
-        b = [a_lin * (ap - am * cw + two_sqrt_a_alpha), 2 * a_lin * (am - ap * cw), a_lin * (ap - am * cw - two_sqrt_a_alpha)]
-        a = [ap + am * cw + two_sqrt_a_alpha, -2 * (am + ap * cw), ap + am * cw - two_sqrt_a_alpha]
+        b = [a_lin * (ap - am * cw + s), 2 * a_lin * (am - ap * cw), a_lin * (ap - am * cw - s)]
+        a = [ap + am * cw + s, -2 * (am + ap * cw), ap + am * cw - s]
     else:
-        b = [a_lin * (ap + am * cw + two_sqrt_a_alpha), -2 * a_lin * (am + ap * cw), a_lin * (ap + am * cw - two_sqrt_a_alpha)]
-        a = [ap - am * cw + two_sqrt_a_alpha, 2 * (am - ap * cw), ap - am * cw - two_sqrt_a_alpha]
+        b = [a_lin * (ap + am * cw + s), -2 * a_lin * (am + ap * cw), a_lin * (ap + am * cw - s)]
+        a = [ap - am * cw + s, 2 * (am - ap * cw), ap - am * cw - s]
     return b, a
 
 

@@ -42,6 +42,10 @@ def _pink(rng, n, channels=2):
     return x / np.max(np.abs(x))
 
 
+def _square(rng, sr, n):
+    return np.sign(_sine(rng, sr, n, rng.uniform(50, 12000), amp=1.0) + 1e-9)
+
+
 def _sinc_signs(rng, sr, n):
     # x[k] = sign(sinc(k - 1/2)): the sequence whose reconstruction peaks highest between two
     # samples for its sample peak (grows like log of its length)
@@ -56,7 +60,7 @@ SIGNALS = {
     "fs4_sine_any_phase": lambda rng, sr, n: _sine(rng, sr, n, sr / 4),
     "near_nyquist_sine": lambda rng, sr, n: _sine(rng, sr, n, rng.uniform(0.40, 0.49) * sr),
     "high_sine_20k": lambda rng, sr, n: _sine(rng, sr, n, 20000.0),
-    "square_wave": lambda rng, sr, n: rng.uniform(0.8, 3.0) * np.sign(_sine(rng, sr, n, rng.uniform(50, 12000), amp=1.0) + 1e-9),
+    "square_wave": lambda rng, sr, n: rng.uniform(0.8, 3.0) * _square(rng, sr, n),
     "noise_bursts": lambda rng, sr, n: _bursts(rng, n),
     "impulses": lambda rng, sr, n: _impulses(rng, n),
     "sinc_sign_pattern": _sinc_signs,
@@ -65,12 +69,13 @@ SIGNALS = {
     "loud_gaussian_noise": lambda rng, sr, n: rng.standard_normal((2, n)) * rng.uniform(0.5, 2.0),
     "clipped_audio": lambda rng, sr, n: np.clip(_pink(rng, n) * rng.uniform(1.5, 4.0), -1.0, 1.0),
     "plus_20db_music": lambda rng, sr, n: _pink(rng, n) * 10.0,
-    "chirp": lambda rng, sr, n: rng.uniform(0.7, 3.0) * chirp(np.arange(n) / sr, 20, n / sr, 20000, method="log")[None, :],
-    "two_tones_near_fs4": lambda rng, sr, n: _sine(rng, sr, n, sr / 4 - 300, amp=1.0) + _sine(rng, sr, n, sr / 4 + 170, amp=1.0),
+    "chirp": lambda rng, sr, n: rng.uniform(0.7, 3.0) * chirp(np.arange(n) / sr, 20, n / sr, 20000, "log")[None, :],
+    "two_tones_near_fs4": lambda rng, sr, n: _sine(rng, sr, n, sr / 4 - 300, amp=1.0)
+    + _sine(rng, sr, n, sr / 4 + 170, amp=1.0),
     "gated_sine": lambda rng, sr, n: _sine(rng, sr, n, rng.uniform(100, 15000)) * (np.arange(n) % 2000 < 700),
     "one_loud_channel": lambda rng, sr, n: np.vstack([_pink(rng, n, 1) * 4.0, _pink(rng, n, 1) * 0.1]),
-    "silence_then_full_scale_step": lambda rng, sr, n: np.where(np.arange(n) < n // 2, 0.0, 1.0)[None, :] * rng.uniform(1, 3),
-    "alternating_full_scale": lambda rng, sr, n: (np.where(np.arange(n) % 2 == 0, 1.0, -1.0) * rng.uniform(0.5, 2.0))[None, :],
+    "silence_then_full_scale_step": lambda rng, sr, n: (np.arange(n) >= n // 2)[None, :] * rng.uniform(1, 3),
+    "alternating_full_scale": lambda rng, sr, n: ((-1.0) ** np.arange(n) * rng.uniform(0.5, 2.0))[None, :],
     "sparse_clicks_in_quiet_music": lambda rng, sr, n: _pink(rng, n) * 0.05 + _impulses(rng, n),
 }
 SEEDS = range(6)

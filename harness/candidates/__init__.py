@@ -15,13 +15,30 @@ REGISTRY: dict[str, Callable[[], Candidate]] = {
 
 
 def get_candidate(name: str) -> Candidate:
+    """A registered candidate by name, or `model:<release>@<fp32|int8>` from the model registry folder."""
     from harness.errors import UserError
     from harness.suites import did_you_mean
 
+    if name.startswith("model:"):
+        from harness.candidates.onnx_model import OnnxController
+        from harness.models import find_release
+
+        release_name, _, precision = name[len("model:"):].partition("@")
+        release = find_release(release_name)
+        precision = precision or "fp32"
+        release.path(precision)  # fails clearly when that precision was not exported
+        return OnnxController(release, precision)
     try:
         return REGISTRY[name]()
     except KeyError:
         raise UserError(f"unknown candidate {name!r}{did_you_mean(name, list(REGISTRY))}") from None
 
 
-__all__ = ["Candidate", "Prediction", "Unavailable", "REGISTRY", "get_candidate"]
+def model_candidates() -> list[str]:
+    """Every precision of every release in the model registry folder (test fixtures included, labelled)."""
+    from harness.models import discover_releases
+
+    return [r.candidate_name(p) for r in discover_releases() for p in r.precisions]
+
+
+__all__ = ["Candidate", "Prediction", "Unavailable", "REGISTRY", "get_candidate", "model_candidates"]

@@ -316,11 +316,9 @@ def drum_kit(
         t = i * step + (swing * step if s % 2 else 0.0) + rng.normal(0, 0.002 * sr)
         pos = max(0, int(round(t)))
         for role in hits:
-            x = load_sample(pick[role], sr)
+            name = kit["tom"][(s // 2) % len(kit["tom"])] if role == "tom" else pick[role]
+            mono = load_sample(name, sr).mean(axis=0)
             vel = gains[role] * rng.uniform(0.8, 1.0) * (1.1 if s % 4 == 0 else 1.0)
-            mono = x.mean(axis=0)
-            if role == "tom":
-                mono = load_sample(kit["tom"][(s // 2) % len(kit["tom"])], sr).mean(axis=0)
             end = min(out.shape[1], pos + len(mono))
             pan = pans[role]
             out[0, pos:end] += mono[: end - pos] * vel * np.cos((pan + 1) * np.pi / 4)

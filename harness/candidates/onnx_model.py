@@ -1,0 +1,49 @@
+"""A model release as a candidate: features → ONNX controller → [0, 1] per parameter → the task's processor."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.candidates.base import Candidate, Prediction
+from harness.features import FEATURES, query_features
+from harness.models import Release
+from harness.onnx_session import make_session
+from harness.tasks import get_task
+from harness.tasks.base import Query
+
+
+class OnnxController(Candidate):
+    kind = "model"
+
+    def __init__(self, release: Release, precision: str = "fp32"):
+        if release.features != FEATURES:
+            from harness.errors import UserError
+
+            raise UserError(f"{release.folder}: features {release.features!r} unknown to this harness (has {FEATURES!r})")
+        self.release = release
+        self.precision = precision
+        self.name = release.candidate_name(precision)
+        self.tasks = (release.task,)
+        self.description = f"ONNX controller {release.name} ({precision})" + (" — TEST FIXTURE" if release.fixture else "")
+        self._session = None
+
+    def __getstate__(self):  # sessions don't pickle; each worker process opens its own
+        return {**self.__dict__, "_session": None}
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = make_session(self.release.path(self.precision), threads=1)
+        return self._session
+
+    def controller(self, features: np.ndarray) -> np.ndarray:
+        name = self.session.get_inputs()[0].name
+        return self.session.run(None, {name: features})[0]
+
+    def predict(self, query: Query) -> Prediction:
+        unit = np.clip(np.asarray(self.controller(query_features(query)), dtype=np.float64).reshape(-1), 0.0, 1.0)
+        processor = type(get_task(self.release.task).controlled())
+        names = [s.name for s in processor.SPECS]
+        if tuple(names) != self.release.params:
+            raise ValueError(f"{self.release.folder}: parameter list does not match the {processor.__name__} spec")
+        return Prediction(params=processor.from_unit_vector(unit))

@@ -1,0 +1,159 @@
+"""`rules`: DAWG's current rule-based "AI", as the ML plan describes it — the bar a model must clear.
+
+Every rule below is listed with where it comes from. "Plan" quotes /work/shared/seed/dawg-ml-plan.md
+(section "4. 'AI' Intelligence" and "Why ML Makes Such a Big Difference"); "default" is a common
+engineering default named here, used where the plan gives a rule without its numbers. The rules see
+only the Query (audio, reference, loudness target), never labels or ground truth, and fit nothing.
+All parameters are clipped into the renderer's ranges (the processors' SPECS).
+
+EQ (task `eq`; the EQ stage is flat in mastering, see below)
+  E1 bright  — plan: ``if (spectralCentroid > 3000) { brightness = 'bright'; highShelf = -2 }``.
+     Centroid = `spectral_centroid_hz` (magnitude-weighted, mono downmix). High shelf -2 dB; the
+     plan gives no corner: 6 kHz, the lower edge of the "brilliance" range (6-16 kHz) in the usual
+     band names (Owsinski, The Mixing Engineer's Handbook), i.e. the shelf trims the top octaves
+     that push a centroid up without touching presence (2-6 kHz), which rule E3 manages.
+  E2 dark    — inferred, not quoted: the plan's rule assigns a brightness *class* ('bright'), so
+     the same heuristic family has a 'dark' branch; symmetric in log frequency (one octave below
+     the 3 kHz threshold): centroid < 1500 Hz -> high shelf +2 dB at the same 6 kHz.
+  E3 vocal   — plan: ``if (vocal) { eq.boost(3000, 2.5); // Presence  eq.cut(350, -3); // Muddiness }``.
+     Peak +2.5 dB at 3 kHz and peak -3 dB at 350 Hz, both Q 1.0 (the plan gives no Q; 1.0, about
+     1.4 octaves, is the renderer's default and a common broad-bell default). DAWG applies this to
+     a track it knows is a vocal; here the input is a mix, so `features.vocal_presence` decides:
+     >= 50 % of the power in 300-3400 Hz and a median voicing (autocorrelation) peak >= 0.7 over
+     the loudest 40 ms frames of that band.
+  E4 boom    — default (one of the plan's "... 18 more rules" kind, numbers ours): when the
+     31.5-125 Hz bands carry more than 6 dB more power than the 250 Hz-2 kHz bands, low shelf
+     -3 dB at 100 Hz (the plan's own cut depth; 100 Hz is the usual low-shelf corner for
+     "boom"). 6 dB sits above every undamaged synthetic mix but the most bass-heavy ones.
+
+Compressor (task `compressor`: the query has a reference processed with hidden settings)
+  C1 presets — plan: "Limited presets (4-6)"; the preset values are common defaults:
+       gentle: threshold -18 dBFS, 2:1, knee 6 dB, attack 30 ms, release 200 ms (bus "glue")
+       medium: threshold -24 dBFS, 4:1, knee 6 dB, attack 10 ms, release 100 ms (the renderer's defaults)
+       heavy:  threshold -30 dBFS, 8:1, knee 3 dB, attack 2 ms,  release 50 ms  ("squash")
+  C2 choice  — default: by how much denser the reference is than the input, crest factor
+     (`crest_factor_db`) difference d = crest(input) - crest(reference): d < 2 dB gentle,
+     2 <= d < 5 dB medium, d >= 5 dB heavy.
+  C3 makeup  — default: makeup = LUFS(reference) - LUFS(input through the preset), so the output
+     is as loud as the reference (what a user matching a reference does by ear).
+
+Mastering (task `mastering`, both variants)
+  M1 — plan: the current AI Mastering is loudness-based ("Label with genre, LUFS ...", the
+     heuristics above); as the brief's rule: loudness normalisation to `query.target_lufs` with
+     the true-peak limiter at `query.ceiling_dbtp`. EQ flat, compressor ratio 1 (gain only:
+     makeup = gain), limiter at the ceiling. The gain starts at target - LUFS(input) and is
+     corrected by the measured error after rendering through the limiter (up to 3 corrections,
+     stop within 0.05 LU), so loudness lands on target although limiting lowers it.
+     The reference (reference_based variant) is ignored: the rule has no use for it.
+
+Degenerate input (silence, DC, < 0.4 s, NaN): meters that cannot measure leave their rule off
+(flat EQ, gentle preset, 0 dB makeup); short or quiet clips get an un-gated level estimate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.candidates.base import Candidate, Prediction
+from harness.candidates.features import (
+    band_level_db,
+    centroid_hz,
+    clip_processor,
+    crest_db,
+    curve,
+    finite_audio,
+    flat_mastering,
+    loudness_db,
+    to_loudness,
+    vocal_presence,
+)
+from harness.dsp import EQ, Compressor, HighShelf, LowShelf, Peak
+from harness.tasks.base import Query
+
+BRIGHT_CENTROID_HZ = 3000.0  # plan
+DARK_CENTROID_HZ = 1500.0  # inferred: one octave below
+SHELF_HZ = 6000.0
+SHELF_DB = 2.0  # plan: -2 dB (bright); +2 dB (dark, inferred)
+PRESENCE = (3000.0, 2.5, 1.0)  # plan: boost(3000, 2.5)
+MUD = (350.0, -3.0, 1.0)  # plan: cut(350, -3)
+BOOM_MARGIN_DB = 6.0
+BOOM_SHELF = (100.0, -3.0)
+
+PRESETS: dict[str, Compressor] = {
+    "gentle": Compressor(threshold_db=-18.0, ratio=2.0, knee_db=6.0, attack_ms=30.0, release_ms=200.0),
+    "medium": Compressor(threshold_db=-24.0, ratio=4.0, knee_db=6.0, attack_ms=10.0, release_ms=100.0),
+    "heavy": Compressor(threshold_db=-30.0, ratio=8.0, knee_db=3.0, attack_ms=2.0, release_ms=50.0),
+}
+CREST_STEPS_DB = (2.0, 5.0)  # gentle below 2 dB, heavy from 5 dB
+
+
+def eq_rules(audio: np.ndarray, sr: float) -> tuple[EQ, list[str]]:
+    """The EQ the rules set for `audio`, and the names of the rules that fired."""
+    fired: list[str] = []
+    bands: dict[str, object] = {}
+    c_hz = centroid_hz(audio, sr)
+    if c_hz is not None and c_hz > BRIGHT_CENTROID_HZ:
+        bands["high_shelf"] = HighShelf(SHELF_HZ, -SHELF_DB)
+        fired.append("bright")
+    elif c_hz is not None and c_hz < DARK_CENTROID_HZ:
+        bands["high_shelf"] = HighShelf(SHELF_HZ, SHELF_DB)
+        fired.append("dark")
+    vocal = vocal_presence(audio, sr)
+    if vocal is not None and vocal.present:
+        bands["peak1"] = Peak(*MUD)
+        bands["peak3"] = Peak(*PRESENCE)
+        fired.append("vocal")
+    c = curve(audio, sr)
+    if c is not None:
+        low, mid = band_level_db(c, 31.5, 125.0), band_level_db(c, 250.0, 2000.0)
+        if low is not None and mid is not None and low - mid > BOOM_MARGIN_DB:
+            bands["low_shelf"] = LowShelf(*BOOM_SHELF)
+            fired.append("boom")
+    return clip_processor(EQ(**bands)), fired
+
+
+def compressor_rules(audio: np.ndarray, reference: np.ndarray | None, sr: float) -> tuple[Compressor, str]:
+    crest_in, crest_ref = crest_db(audio, sr), crest_db(reference, sr) if reference is not None else None
+    if crest_in is None or crest_ref is None:
+        name = "gentle"
+    else:
+        d = crest_in - crest_ref
+        name = "gentle" if d < CREST_STEPS_DB[0] else "medium" if d < CREST_STEPS_DB[1] else "heavy"
+    preset = PRESETS[name]
+    makeup = 0.0
+    ref_level = loudness_db(reference, sr) if reference is not None else None
+    out_level = loudness_db(preset.render(audio, sr), sr)
+    if ref_level is not None and out_level is not None:
+        makeup = ref_level - out_level
+    params = preset.to_dict()
+    params["makeup_db"] = float(np.clip(makeup, -12.0, 24.0))
+    return clip_processor(Compressor.from_dict(params)), name
+
+
+def mastering_rules(audio: np.ndarray, sr: float, target_lufs: float, ceiling_dbtp: float):
+    level = loudness_db(audio, sr)
+    if level is None:
+        return flat_mastering(0.0, ceiling_dbtp)
+    gain = to_loudness(lambda g: flat_mastering(g, ceiling_dbtp).render(audio, sr), sr, target_lufs,
+                       target_lufs - level, (-12.0, 24.0))
+    return flat_mastering(gain, ceiling_dbtp)
+
+
+class Rules(Candidate):
+    name = "rules"
+    kind = "baseline"
+    description = "DAWG's current rule-based 'AI': centroid/vocal EQ rules, compressor presets, loudness normalisation"
+
+    def predict(self, query: Query) -> Prediction:
+        sr = query.sample_rate
+        audio = finite_audio(query.audio)
+        if query.task == "eq":
+            return Prediction(params=eq_rules(audio, sr)[0])
+        if query.task == "compressor":
+            ref = finite_audio(query.reference) if query.reference is not None else None
+            return Prediction(params=compressor_rules(audio, ref, sr)[0])
+        if query.task == "mastering":
+            target = -14.0 if query.target_lufs is None else float(query.target_lufs)
+            ceiling = -1.0 if query.ceiling_dbtp is None else float(query.ceiling_dbtp)
+            return Prediction(params=mastering_rules(audio, sr, target, ceiling))
+        raise ValueError(f"rules: unsupported task {query.task!r}")

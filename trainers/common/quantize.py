@@ -1,0 +1,34 @@
+"""FP32 ONNX → INT8 by static QDQ quantization, calibrated on real features.
+
+Dynamic quantization made conv nets ~3× slower on CPU here; static QDQ (after
+`quant_pre_process`) made a small CNN ~3.8× faster. Measure each model: INT8 ships only
+where quality holds (the gate's INT8-parity bar) and it is actually faster.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def quantize_int8(fp32_path: str | Path, int8_path: str | Path, calibration: np.ndarray) -> Path:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, data: np.ndarray):
+            self._rows = iter(data.astype(np.float32)[:, None, :])
+
+        def get_next(self):
+            row = next(self._rows, None)
+            return None if row is None else {"features": row}
+
+    int8_path = Path(int8_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
+        quantize_static(str(pre), str(int8_path), Reader(calibration), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
+    return int8_path
