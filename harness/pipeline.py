@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-from harness.candidates import get_candidate
+from harness.candidates import get_candidate, model_candidates
 from harness.corpus.build import build_corpus
 from harness.corpus.manifest import write_json_atomic
 from harness.report import aggregate_rows, build_report
@@ -27,7 +27,8 @@ def run_pipeline(suite_name: str, *, corpus: str | None = None, seed: int | None
                  workers: int | None = None, console: Console | None = None, quiet: bool = False) -> dict:
     console = console or wide_console()
     suite = load_suite(suite_name)
-    names = candidates or list(suite.candidates.names)
+    # Default: the suite's candidates plus every model release (FP32 and INT8) in the registry folder.
+    names = candidates or list(suite.candidates.names) + model_candidates()
     for name in names:
         get_candidate(name)  # unknown names fail now, with a suggestion, before any work
     with _bar(console) as bar:

@@ -159,9 +159,9 @@ class EqFitter:
     meter reads after the EQ). Objective: sum_b w_b (r_b(p) - want_b)^2 + ridge * sum gains^2.
 
     1. Start: shelves at fixed corners, gains by linear least squares (dB response ~ linear in
-       gain); then up to four peaks placed greedily at the largest remaining residual (Q 1.4,
-       about one octave), gains re-solved jointly after each placement.
-    2. Refine: 3 Levenberg-Marquardt (damped Gauss-Newton) steps on gains, log-frequencies and
+       gain); then up to four peaks placed greedily at the largest remaining residual (Q
+       from the residual lobe's width, no two within 1/3 octave), gains re-solved jointly after each.
+    2. Refine: 5 Levenberg-Marquardt (damped Gauss-Newton) steps on gains, log-frequencies and
        log-Qs with a finite-difference Jacobian; parameters kept inside fit ranges.
     3. Gains below `min_gain_db` in magnitude are zeroed (a flat band is a pass-through).
     """
@@ -247,7 +247,7 @@ class EqFitter:
         return float(np.sum(w * r * r) + self.ridge * np.sum(p[self._gain_idx()] ** 2))
 
     def fit(self, want_db: np.ndarray, weights: np.ndarray, *, shelf_lo_hz: float = 100.0,
-            shelf_hi_hz: float = 8000.0, n_peaks: int = 4, iterations: int = 3) -> EQ:
+            shelf_hi_hz: float = 8000.0, n_peaks: int = 4, iterations: int = 5) -> EQ:
         want = np.asarray(want_db, dtype=np.float64)
         w = np.asarray(weights, dtype=np.float64)
         if not np.any(w > 0) or not np.all(np.isfinite(want)):
@@ -262,13 +262,25 @@ class EqFitter:
         for slot in range(1, 1 + n_peaks):
             resid = (want - self._response(p)) * (w > 0)
             inside = (self.centres >= _PEAK_RANGE[0]) & (self.centres <= min(_PEAK_RANGE[1], 0.45 * self.sr))
+            for b in active:  # one bell per region: not within 1/3 octave of an existing one
+                if b not in (0, 5):
+                    inside &= np.abs(np.log2(self.centres / math.exp(p[2 + 3 * (b - 1)]))) > 0.4
             score = np.abs(resid) * inside
             k = int(np.argmax(score))
             if score[k] < 0.5:
                 break
+            # width of the residual lobe around k (bands of the same sign above half its size) -> Q
+            lobe = 1
+            for step in (-1, 1):
+                j = k + step
+                while 0 <= j < len(resid) and resid[j] * resid[k] > 0 and abs(resid[j]) >= 0.5 * abs(resid[k]):
+                    lobe += 1
+                    j += step
+            octaves = lobe / 3.0
+            q0 = math.sqrt(2.0**octaves) / (2.0**octaves - 1.0)
             base = 2 + 3 * (slot - 1)
             p[base] = lf(self.centres[k])
-            p[base + 2] = lf(1.4)
+            p[base + 2] = lf(float(np.clip(q0, 0.5, 4.0)))
             active.append(slot)
             p = self._solve_gains(p, want, w, active)
         # Levenberg-Marquardt refinement over every parameter of the active bands

@@ -100,7 +100,8 @@ def learn_curve(curves: Sequence[Curve]) -> TargetCurve | None:
     return TargetCurve(np.array(keep), mean, spread, len(curves))
 
 
-def match_eq(audio: np.ndarray, sr: float, target: TargetCurve, *, spread_scale: float = 1.0) -> EQ:
+def match_eq(audio: np.ndarray, sr: float, target: TargetCurve, *, spread_scale: float = 1.0,
+             shrink: float = 1.0, cap_db: float = 18.0) -> EQ:
     """The EQ moving `audio`'s tonal balance toward `target` (see the module docstring)."""
     c = curve(audio, sr)
     if c is None:
@@ -114,7 +115,7 @@ def match_eq(audio: np.ndarray, sr: float, target: TargetCurve, *, spread_scale:
     spread = np.where(idx >= 0, target.spread_db[np.maximum(idx, 0)], DEFAULT_SPREAD_DB) * spread_scale
     d = c.levels_db - tgt
     d = d - np.median(d[ok])
-    shrunk = np.sign(d) * np.maximum(np.abs(d) - spread, 0.0)
+    shrunk = np.sign(d) * np.minimum(np.maximum(np.abs(d) - shrink * spread, 0.0), cap_db)
     weights = np.where(ok, 1.0, 0.0)
     edges = (c.centres_hz < 50.0) | (c.centres_hz > 12500.0)
     weights = np.where(edges, weights * EDGE_WEIGHT, weights)

@@ -1,5 +1,5 @@
 """Subcommands. Adding one = one module with `register(subparsers)` plus one line here."""
 
-from harness.commands import analyze, corpus, demo, run, suites
+from harness.commands import analyze, corpus, demo, latency, run, suites
 
-COMMANDS = (demo, analyze, suites, corpus, run)
+COMMANDS = (demo, analyze, suites, corpus, run, latency)

@@ -233,39 +233,37 @@ def _pan(mono: np.ndarray, pan: float) -> np.ndarray:
 
 
 def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    flat = np.ravel(x)
+    return float(np.sqrt(np.dot(flat, flat) / max(flat.size, 1)))
 
 
 def _mix(rng, genre, style, stems, scale, n, sr) -> np.ndarray:
     levels = ROLE_DB[genre]
     wet_scale = WET[genre] * rng.uniform(0.6, 1.4)
-    dry = np.zeros((2, n))
-    send = np.zeros(n)
     side_gain = rng.uniform(*WIDTH[genre])
+    wide = np.zeros((2, n), dtype=np.float32)  # everything but the bass gets the width
+    bass = np.zeros((2, n), dtype=np.float32)
+    send = np.zeros((2, n), dtype=np.float32)
     for role, items in stems.items():
-        role_sum = np.zeros((2, n))
+        role_sum = np.zeros((2, n), dtype=np.float32)
         for audio, gain in items:
-            audio = audio[:, :n]
+            audio = np.asarray(audio[:, :n], dtype=np.float32)
             r = _rms(audio)
             if r > 1e-9:
-                role_sum[:, : audio.shape[1]] += audio * (gain / r)
+                role_sum[:, : audio.shape[1]] += audio * np.float32(gain / r)
         r = _rms(role_sum)
-        if r < 1e-9:
-            continue
         db = levels.get(role, -6) + rng.normal(0, 1.5)
-        g = 0.1 * 10 ** (db / 20) * scale.get(role, 1.0) / r
-        if g <= 0:
+        g = 0.1 * 10 ** (db / 20) * scale.get(role, 1.0) / max(r, 1e-9)
+        if r < 1e-9 or g <= 0:
             continue
-        role_sum *= g
-        if role not in ("bass",):
-            mid = 0.5 * (role_sum[0] + role_sum[1])
-            side = 0.5 * (role_sum[0] - role_sum[1]) * side_gain
-            role_sum = np.stack([mid + side, mid - side])
-        dry += role_sum
-        s = SEND.get(role, 0.2) * wet_scale
+        (bass if role == "bass" else wide).__iadd__(role_sum * np.float32(g))
+        s = SEND.get(role, 0.2) * wet_scale * g
         if s > 0:
-            send += s * (role_sum[0] + role_sum[1]) * 0.5
-    return _space_and_tone(rng, genre, style, dry, send, sr)
+            send += role_sum * np.float32(s)
+    mid = 0.5 * (wide[0] + wide[1])
+    side = (0.5 * side_gain) * (wide[0] - wide[1])
+    dry = bass + np.stack([mid + side, mid - side])
+    return _space_and_tone(rng, genre, style, dry, 0.5 * (send[0] + send[1]), sr)
 
 
 def _impulse_response(rng, genre: str, sr: int) -> np.ndarray:
@@ -310,8 +308,8 @@ def _space_and_tone(rng, genre: str, style: Style, dry: np.ndarray, send: np.nda
     ir = _impulse_response(rng, genre, sr)
     size = sfft.next_fast_len(n + ir.shape[1], real=True)
     freqs = np.fft.rfftfreq(size, 1 / sr)
-    spec = sfft.rfft(dry.astype(np.float32), size, axis=1)
-    wet = sfft.rfft(send.astype(np.float32), size) * sfft.rfft(ir.astype(np.float32), size, axis=1)
+    spec = sfft.rfft(dry, size, axis=1)
+    wet = sfft.rfft(send, size) * sfft.rfft(ir.astype(np.float32), size, axis=1)
     send_hp = 1.0 / np.sqrt(1 + (150.0 / np.maximum(freqs, 1e-3)) ** 4)  # 2nd-order-like 150 Hz HP
     spec += (wet * send_hp).astype(np.complex64)
     # bus tone: measure 1/3-octave levels, move them part of the way to the genre target

@@ -31,6 +31,7 @@ import os
 import threading
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +190,7 @@ def _cache_dir() -> Path:
     return subdir("midi")
 
 
+@lru_cache(maxsize=4)
 def corpus_index() -> list[dict]:
     """Candidate pieces (3–6 parts, 60–3000 notes) from music21's metadata; cached as JSON."""
     path = _cache_dir() / f"index-m21-{music21_version()}-v{INDEX_VERSION}.json"
@@ -215,6 +217,7 @@ def corpus_index() -> list[dict]:
     return rows
 
 
+@lru_cache(maxsize=512)
 def load_piece(key: str) -> Piece | None:
     """Parse (or read from the cache) one corpus piece; None when it has fewer than 3 voiced parts."""
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
@@ -234,7 +237,7 @@ def load_piece(key: str) -> Piece | None:
         beat_q=data["beat_q"],
         downbeat_q=data["downbeat_q"],
         length_q=data["length_q"],
-        parts=tuple(np.asarray(p, dtype=np.float64).reshape(-1, 3) for p in data["parts"]),
+        parts=tuple(_frozen(np.asarray(p, dtype=np.float64).reshape(-1, 3)) for p in data["parts"]),
     )
 
 
@@ -285,7 +288,11 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def piece_pool(genre: str, groove: bool, size: int | None = None) -> list[str]:
     """A fixed, genre-specific list of candidate pieces (bounded, so a cold cache parses few)."""
-    size = size or int(os.environ.get("DAWG_BENCH_MIDI_POOL", "40"))
+    return list(_piece_pool(genre, groove, size or int(os.environ.get("DAWG_BENCH_MIDI_POOL", "40"))))
+
+
+@lru_cache(maxsize=64)
+def _piece_pool(genre: str, groove: bool, size: int) -> tuple[str, ...]:
     rows = corpus_index()
     if groove:
         rows = [r for r in rows if r["metre"] in GROOVE_METRES]
@@ -298,7 +305,7 @@ def piece_pool(genre: str, groove: bool, size: int | None = None) -> list[str]:
             continue
         take = min(len(members), max(1, int(round(weight * size))))
         pool += [members[i] for i in sorted(rng.choice(len(members), take, replace=False))]
-    return pool
+    return tuple(pool)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -600,3 +607,8 @@ def _process(lib, synth, out, base, row, ptr_type, start: int, end: int) -> None
         ptrs = ptr_type(*[base + c * row + 4 * start for c in range(out.shape[0])])
         lib.fluid_synth_process(synth, m, 0, None, out.shape[0], ptrs)
         start += m
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a

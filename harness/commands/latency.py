@@ -1,0 +1,107 @@
+"""`dawg-bench latency`: MLPerf-style latency of model releases on CPU (measured) and T4/A10G
+(measured where that GPU exists, otherwise projected — and labelled so)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "latency percentiles of model releases per hardware target (measured or projected)"
+EXAMPLES = """examples:
+  dawg-bench latency                               # newest release of each task, cpu,t4,a10g
+  dawg-bench latency eq-v3 --hardware cpu --json
+  dawg-bench latency eq-v3 --profile               # on a GPU instance: top operators, CPU fallbacks
+
+Every row says `measured` (it ran on that hardware) or `projected` (device model; assumptions in --json).
+exit codes: 0 ok · 1 some measurement INVALID · 2 bad input (unknown release or target, no releases)
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("latency", help=HELP, description=HELP, epilog=EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("releases", nargs="*", metavar="RELEASE", help="release names (default: newest of each task)")
+    p.add_argument("--hardware", default="cpu,t4,a10g", help="comma-separated targets (default: cpu,t4,a10g)")
+    p.add_argument("--clip-seconds", type=float, default=10.0, help="audio length for end_to_end (default 10)")
+    p.add_argument("--min-queries", type=int, default=100, help="single-stream minimum query count (default 100)")
+    p.add_argument("--min-duration", type=float, default=1.0, help="single-stream minimum seconds (default 1)")
+    p.add_argument("--json", action="store_true", help="print JSON rows")
+    p.add_argument("--profile", action="store_true", help="ONNX Runtime per-node profile on the best provider here")
+    p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.environment import fingerprint
+    from harness.errors import UserError
+    from harness.latency.loadgen import Settings
+    from harness.latency.measure import measure_release, profile_release
+    from harness.latency.targets import get_targets
+    from harness.models import find_release, models_dir, newest_per_task
+    from harness.onnx_session import available_providers
+    from harness.store import Store
+
+    targets = get_targets([t.strip() for t in args.hardware.split(",") if t.strip()])
+    releases = [find_release(n) for n in args.releases] if args.releases else list(newest_per_task().values())
+    if not releases:
+        raise UserError(f"no model releases in {models_dir()} (set DAWG_BENCH_MODELS or train one)")
+    if args.min_queries < 1 or args.min_duration < 0:
+        raise UserError("--min-queries must be ≥ 1 and --min-duration ≥ 0")
+    settings = Settings(min_query_count=args.min_queries, min_duration_s=args.min_duration)
+    rows: list[dict] = []
+    for release in releases:
+        rows += measure_release(release, targets, clip_seconds=args.clip_seconds, settings=settings)
+    env = fingerprint()
+    store = Store(args.db)
+    try:
+        store.add_latencies([{**r, "environment": env} for r in rows])
+    finally:
+        store.close()
+    profiles = []
+    if args.profile:
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available_providers()]
+        profiles = [profile_release(r, p, providers) for r in releases for p in r.precisions]
+    if args.json:
+        json.dump({"latency": rows, "profiles": profiles, "environment": env}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print_latency(rows)
+        for prof in profiles:
+            _print_profile(prof)
+    return 0 if all(r["valid"] for r in rows) else 1
+
+
+def print_latency(rows: list[dict], console=None) -> None:
+    from rich.table import Table
+
+    from harness.scorecard import wide_console
+
+    console = console or wide_console()
+    t = Table(title="latency (single stream; p = nearest-rank percentiles)", title_justify="left")
+    for col in ("model", "prec", "hardware", "source", "scope", "thr", "p50 ms", "p95 ms", "p99 ms", "RTF", "qps", "status"):
+        t.add_column(col, justify="right" if col.endswith(("ms", "RTF", "qps", "thr")) else "left")
+    notes = []
+    for r in rows:
+        status = "VALID" if r["valid"] else f"INVALID: {r['reason']}"
+        if r["source"] == "projected":
+            status = "device model"
+            if r.get("projection_error") is not None:
+                notes.append(f"{r['model']} {r['precision']}: CPU projection vs measurement {r['projection_error']:+.0%} "
+                             "(the method check)")
+        t.add_row(r["model"] + (" (fixture)" if r.get("fixture") else ""), r["precision"], r["hardware"],
+                  r["source"].upper(), r["scope"], str(r["threads"] or "—"), f"{r['p50_ms']:.3f}", f"{r['p95_ms']:.3f}",
+                  f"{r['p99_ms']:.3f}", f"{r['rtf']:.2e}", f"{r['throughput_qps']:.0f}" if r.get("throughput_qps") else "—",
+                  status)
+    console.print(t)
+    for note in notes:
+        console.print("  " + note)
+    console.print("  PROJECTED rows did not run on that hardware: see `--json` for each one's assumptions.")
+
+
+def _print_profile(prof: dict) -> None:
+    print(f"profile {prof['model']} {prof['precision']} on {', '.join(prof['providers'])} ({prof['queries']} queries):")
+    for op in prof["top_ops"]:
+        print(f"  {op['op']:24s} {op['ms_total']:9.3f} ms  {op['share']:6.1%}")
+    fb = prof["cpu_fallback_nodes"]
+    print(f"  nodes on CPU despite a GPU provider: {', '.join(fb) if fb else 'none'}")
