@@ -34,9 +34,9 @@ def _gap_summary(gaps: list[float]) -> dict[str, Any] | None:
             "worse_than_bypass": float(np.mean([x < -WORSE_TOLERANCE for x in g]))}
 
 
-def _candidate_block(rows: list[dict], metrics: list[str], primary: str) -> dict[str, Any]:
+def _candidate_block(rows: list[dict], metrics: list[str], primary: str, extra: list[str] = ()) -> dict[str, Any]:
     block: dict[str, Any] = {"metrics": {}, "n_clips": len(rows)}
-    for m in metrics:
+    for m in [*metrics, *extra]:
         vals = _finite(r["metrics"].get(m) for r in rows)
         if vals:
             block["metrics"][m] = summarise(vals).to_json()
@@ -60,7 +60,8 @@ def build_report(suite: Suite, manifest: Manifest, run_id: str, rows: list[dict]
         cands: dict[str, Any] = {}
         for name, crows in by_cand.items():
             kind = CANDIDATES[name].kind if name in CANDIDATES else "model"
-            block = {"kind": kind, **_candidate_block(crows, cfg.metrics, primary)}
+            extra = [f"output.{m}" for m in cfg.output_meters]
+            block = {"kind": kind, **_candidate_block(crows, cfg.metrics, primary, extra)}
             sources = sorted({r["source"] for r in crows})
             block["by_source"] = {s: _candidate_block([r for r in crows if r["source"] == s], cfg.metrics, primary)
                                   for s in sources}

@@ -22,7 +22,7 @@ from typing import Callable
 from harness.candidates import Candidate, Unavailable, get_candidate
 from harness.corpus.manifest import Manifest
 from harness.environment import fingerprint
-from harness.metrics import Unmeasurable, get_metric
+from harness.metrics import Unmeasurable, get_metric, measure
 from harness.store import Store
 from harness.suites import Suite
 from harness.tasks.examples import build_example, example_keys, task_examples
@@ -77,6 +77,7 @@ def _score_example(job) -> list[dict]:
                  "candidate": c.name, "error": f"could not build example: {type(exc).__name__}: {exc}"}
                 for c in candidates if c.name not in skip]
     metrics = suite.tasks[task].metrics
+    output_meters = suite.tasks[task].output_meters
     rows = []
     for cand in candidates:
         if cand.name in skip or not cand.supports(task, variant):
@@ -87,6 +88,8 @@ def _score_example(job) -> list[dict]:
         try:
             output = cand.predict_example(example).render(example.query)
             row["metrics"], row["gap_closed"] = score_output(output, example, metrics)
+            for meter in output_meters:
+                row["metrics"][f"output.{meter}"] = measure(meter, output, example.query.sample_rate).value
         except Exception as exc:
             row["error"] = f"{type(exc).__name__}: {exc}"
             row["traceback"] = traceback.format_exc(limit=3)

@@ -60,6 +60,7 @@ class TaskConfig(_Strict):
     target_lufs: float | None = None
     ceiling_dbtp: float | None = None
     variants: list[str] = Field(default_factory=list)
+    output_meters: list[str] = Field(default_factory=list)  # meters on the output, stored as "output.<name>"
 
     @model_validator(mode="after")
     def _primary_is_measured(self) -> TaskConfig:
@@ -76,6 +77,25 @@ class HardwareConfig(_Strict):
     targets: list[str] = Field(default_factory=lambda: ["cpu"])
 
 
+BarKind = Literal["absolute", "harm", "vs_best_baseline", "vs_previous", "latency", "int8_parity"]
+
+
+class Bar(_Strict):
+    """One pass bar of the release gate. Missing data always fails it (fail closed)."""
+
+    name: str
+    kind: BarKind
+    task: str | None = None  # None: every task of the gated release
+    metric: str | None = None  # default: the task's primary metric
+    statistic: Literal["median", "mean", "max", "p95"] = "median"
+    max: float | None = None
+    min: float | None = None
+    tolerance: float = 0.0  # vs_previous / int8_parity: allowed relative regression
+    hardware: str | None = None  # latency
+    scope: Literal["controller", "end_to_end"] = "end_to_end"
+    percentile: Literal["p50_ms", "p90_ms", "p95_ms", "p99_ms"] = "p95_ms"
+
+
 class Suite(_Strict):
     name: str
     path: str
@@ -84,6 +104,7 @@ class Suite(_Strict):
     tasks: dict[str, TaskConfig]
     candidates: CandidatesConfig = CandidatesConfig()
     hardware: HardwareConfig = HardwareConfig()
+    bars: list[Bar] = Field(default_factory=list)
 
 
 def available_suites() -> list[str]:
@@ -160,10 +181,23 @@ def _check_names(suite: Suite, path: Path) -> None:
     check("genre", suite.corpus.genres, list(STYLES))
     check("task", list(suite.tasks), list(TASKS))
     distances = [name for name, spec in REGISTRY.items() if spec.kind == "distance"]
+    meters = [name for name, spec in REGISTRY.items() if spec.kind == "meter"]
     for task_name, task in suite.tasks.items():
         check(f"metric in task {task_name!r}", task.metrics, distances)
+        check(f"output meter in task {task_name!r}", task.output_meters, meters)
         check(f"variant in task {task_name!r}", task.variants, KNOWN_VARIANTS)
         try:
             resolve_params(TASKS[task_name].DEFAULTS, task.degradation, task_name)
         except ValueError as exc:
             raise UserError(f"{path}: {exc}") from None
+    from harness.latency.targets import load_targets
+
+    check("hardware target", suite.hardware.targets, list(load_targets()))
+    for bar in suite.bars:
+        if bar.task is not None:
+            check(f"task in bar {bar.name!r}", [bar.task], list(suite.tasks))
+        if bar.hardware is not None:
+            check(f"hardware in bar {bar.name!r}", [bar.hardware], list(load_targets()))
+        if bar.metric is not None:
+            outputs = [f"output.{m}" for t in suite.tasks.values() for m in t.output_meters]
+            check(f"metric in bar {bar.name!r}", [bar.metric], distances + outputs)

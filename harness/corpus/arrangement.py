@@ -18,6 +18,7 @@ The mix is not mastered (harness.corpus.finishing does that); it sits near -20 d
 
 from __future__ import annotations
 
+import subprocess
 import zlib
 from dataclasses import dataclass
 
@@ -54,7 +55,7 @@ VOICE_GAIN = {"hiphop": 1.3}
 # Long-term average spectrum of finished music, 1/3-octave band level in dB (relative), before
 # genre and seed adjustments: near-flat (pink) 60 Hz–1 kHz, a gentle fall to 4 kHz, then steeper.
 TARGET_POINTS = (
-    (16, -24.0), (25, -12.0), (31.5, -7.5), (40, -4.5), (50, -2.5), (63, -1.0), (80, 0.0), (100, 0.3),
+    (16, -26.0), (25, -14.0), (31.5, -9.5), (40, -6.5), (50, -4.0), (63, -2.0), (80, -0.5), (100, 0.3),
     (125, 0.3), (160, 0.0), (250, -0.8), (500, -2.0), (1000, -3.5), (2000, -5.0), (4000, -8.0),
     (8000, -12.0), (12500, -16.0), (16000, -20.0), (20000, -30.0), (24000, -40.0),
 )
@@ -198,7 +199,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
                 voice, desc = recorded.voice_part(rng, tempo, n, sr, density=0.4 + 0.5 * style.voice)
                 add("voice", _pan(voice, float(rng.uniform(-0.1, 0.1))), VOICE_GAIN.get(genre, 1.0))
                 layers.append(desc)
-            except (OSError, RuntimeError) as exc:
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
                 voice_reason = f"espeak-ng failed: {type(exc).__name__}"
         if voice_reason is not None:
             beat = int(round(60 / tempo * sr))
@@ -282,18 +283,25 @@ def _impulse_response(rng, genre: str, sr: int) -> np.ndarray:
     return ir / np.sqrt(np.sum(ir**2) / 2)
 
 
-def target_curve_db(freqs: np.ndarray, genre: str, brightness: float, deviation: tuple[float, float, float]) -> np.ndarray:
-    """The genre's target 1/3-octave band level (dB, relative) at `freqs`, with a seeded deviation."""
+def target_curve_db(
+    freqs: np.ndarray, genre: str, brightness: float, deviation: tuple[float, float, float, float] = (0, 0, 0, 0)
+) -> np.ndarray:
+    """The genre's target 1/3-octave band level (dB, relative) at `freqs`.
+
+    `deviation` = (low shelf dB, presence dB, high shelf dB, tilt dB/octave about 1 kHz): the
+    seeded departure of one clip from its genre's average.
+    """
     f = np.maximum(freqs, 1.0)
     pts_f = np.log2([p[0] for p in TARGET_POINTS])
     pts_db = np.array([p[1] for p in TARGET_POINTS])
     curve = np.interp(np.log2(f), pts_f, pts_db)
-    low, presence, high = (a + b for a, b in zip(GENRE_TILT.get(genre, (0, 0, 0)), deviation))
+    low, presence, high = (a + b for a, b in zip(GENRE_TILT.get(genre, (0, 0, 0)), deviation[:3]))
     high += (brightness - 0.6) * 3.0
     lf = np.log2(f)
     curve += low / (1 + 2 ** ((lf - np.log2(110)) * 3))  # low shelf centred ~110 Hz
     curve += high / (1 + 2 ** (-(lf - np.log2(6000)) * 3))  # high shelf centred ~6 kHz
     curve += presence * np.exp(-0.5 * ((lf - np.log2(3200)) / 0.7) ** 2)
+    curve += deviation[3] * np.clip(lf - np.log2(1000), -5, 4.3)
     return curve
 
 
@@ -319,7 +327,7 @@ def _space_and_tone(rng, genre: str, style: Style, dry: np.ndarray, send: np.nda
     idx = np.searchsorted(freqs, np.append(lo_edges, centres[-1] * 2 ** (1 / 6)))
     band_power = np.add.reduceat(power, idx)[: len(centres)]  # total power per band
     measured = 10 * np.log10(band_power + 1e-20)
-    deviation = (rng.normal(0, 1.5), rng.normal(0, 1.0), rng.normal(0, 1.5))
+    deviation = (rng.normal(0, 2.0), rng.normal(0, 1.0), rng.normal(0, 2.0), rng.normal(0, 0.4))
     target = target_curve_db(centres, genre, style.brightness, deviation)
     valid = (centres >= 40) & (centres <= 12500)
     offset = np.median(measured[valid] - target[valid])

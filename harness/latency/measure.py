@@ -61,6 +61,13 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                     settings: Settings = Settings(), thread_counts: tuple[int, ...] | None = None,
                     precisions: tuple[str, ...] | None = None) -> list[dict]:
     thread_counts = thread_counts or tuple(sorted({1, os.cpu_count() or 1}))
+    # A projected GPU end-to-end figure needs this machine's measured CPU time for features and DSP,
+    # so the CPU is always measured first.
+    if not any(t.kind == "cpu" for t in targets):
+        from harness.latency.targets import load_targets
+
+        targets = [load_targets()["cpu"], *targets]
+    targets = sorted(targets, key=lambda t: t.kind != "cpu")
     precisions = precisions or release.precisions
     query = sample_query(release.task, clip_seconds)
     feats = query_features(query)

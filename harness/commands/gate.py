@@ -1,0 +1,121 @@
+"""`dawg-bench gate SUITE`: may this model release ship? Exit 0 pass, 1 a gate failed, 2 invalid input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "check a model release against the suite's pass bars (CI quality gate)"
+EXAMPLES = """examples:
+  dawg-bench gate release                                   # newest release of each task
+  dawg-bench gate release --candidate eq-v3 --against eq-v2 --junit gate.xml --markdown gate.md
+  dawg-bench gate smoke --candidate rules                   # any scored candidate, e.g. today's rules
+
+Needs a finished `dawg-bench run SUITE` that scored the candidate (and `dawg-bench latency` for
+latency bars). Missing data fails the gate (fail closed).
+exit codes: 0 every gate passed · 1 a gate failed · 2 invalid input (unknown suite or candidate, no runs)
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gate", help=HELP, description=HELP, epilog=EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("suite", metavar="SUITE")
+    p.add_argument("--candidate", metavar="RELEASE", help="release (or candidate) to gate (default: newest per task)")
+    p.add_argument("--against", metavar="RELEASE", help="previous release for the regression bar (default: the one before)")
+    p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one testcase per gate")
+    p.add_argument("--markdown", metavar="PATH", help="write a Markdown summary for a pull-request comment")
+    p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.corpus.manifest import write_text_atomic
+    from harness.errors import UserError
+    from harness.gate import Gated, evaluate, gated_release, junit_xml, markdown_summary
+    from harness.models import discover_releases, find_release, models_dir, newest_per_task
+    from harness.store import Store
+    from harness.suites import load_suite
+
+    suite = load_suite(args.suite)
+    if not suite.bars:
+        raise UserError(f"{suite.path}: the suite defines no [[bars]] to gate on")
+    releases = discover_releases()
+    if args.candidate:
+        names = {r.name for r in releases}
+        if args.candidate in names:
+            targets = [gated_release(find_release(args.candidate))]
+        else:
+            from harness.candidates import get_candidate
+
+            get_candidate(args.candidate)  # unknown → UserError with a suggestion
+            targets = [Gated(label=args.candidate, task=None, candidate=args.candidate)]
+    else:
+        newest = newest_per_task()
+        if not newest:
+            raise UserError(f"no model releases in {models_dir()} to gate; name one with --candidate")
+        targets = [gated_release(r) for r in newest.values()]
+    store = Store(args.db)
+    results = []
+    try:
+        for gated in targets:
+            previous = None
+            if gated.release is not None:
+                if args.against:
+                    previous = gated_release(find_release(args.against))
+                else:
+                    older = [r for r in releases if r.task == gated.release.task and r.version < gated.release.version]
+                    previous = gated_release(older[-1]) if older else None
+            run_id, verdicts = evaluate(suite, gated, store, previous=previous)
+            store.add_gates(suite.name, gated.label, [v.to_json() for v in verdicts], run_id)
+            results.append((gated.label, run_id, verdicts))
+    finally:
+        store.close()
+    print_verdicts(suite.name, results)
+    if args.junit:
+        if len(results) == 1:
+            label, _, verdicts = results[0]
+            xml = junit_xml(suite.name, label, verdicts)
+        else:
+            xml = _merge_junit(suite.name, results)
+        write_text_atomic(Path(args.junit), xml)
+    if args.markdown:
+        write_text_atomic(Path(args.markdown), markdown_summary(suite.name, results))
+    return 0 if all(v.passed for _, _, vs in results for v in vs) else 1
+
+
+def _merge_junit(suite: str, results) -> str:
+    import xml.etree.ElementTree as ET
+
+    from harness.gate import junit_xml
+
+    root = ET.Element("testsuites")
+    total = failures = 0
+    for label, _, verdicts in results:
+        inner = ET.fromstring(junit_xml(suite, label, verdicts).split("?>", 1)[1])
+        for ts in inner:
+            root.append(ts)
+        total += len(verdicts)
+        failures += sum(not v.passed for v in verdicts)
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def print_verdicts(suite: str, results, console=None) -> None:
+    from rich.table import Table
+
+    from harness.scorecard import wide_console
+
+    console = console or wide_console()
+    ok = all(v.passed for _, _, vs in results for v in vs)
+    for label, run_id, verdicts in results:
+        t = Table(title=f"gate {suite} · {label} · run {run_id}", title_justify="left")
+        for col in ("", "gate", "task", "detail"):
+            t.add_column(col)
+        for v in verdicts:
+            t.add_row("[green]PASS[/]" if v.passed else "[red]FAIL[/]", v.gate, v.task, v.detail)
+        console.print(t)
+    console.print(f"[bold]GATE {'PASS' if ok else 'FAIL'}[/]", style="green" if ok else "red")
+    sys.stdout.flush()
