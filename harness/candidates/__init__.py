@@ -6,11 +6,17 @@ from typing import Callable
 
 from harness.candidates.base import Candidate, Prediction, Unavailable
 from harness.candidates.bypass import Bypass
+from harness.candidates.match import Match
+from harness.candidates.matchering_peer import Matchering
 from harness.candidates.oracle import Oracle
+from harness.candidates.rules import Rules
 
 REGISTRY: dict[str, Callable[[], Candidate]] = {
     Bypass.name: Bypass,
     Oracle.name: Oracle,
+    Rules.name: Rules,
+    Match.name: Match,
+    Matchering.name: Matchering,
 }
 
 

@@ -12,6 +12,8 @@ skipped, the same conditions are handled here):
   so nothing is resampled and the output stays sample-aligned with the input);
 - mono input is processed as identical stereo channels and folded back to one; other channel
   counts raise ValueError (Matchering is stereo-only);
+- Matchering's output lags its input by exactly one sample (an even-length FIR centred by
+  ``fftconvolve(..., "same")``); the output is advanced by that sample, so it is aligned;
 - `allow_equality=True`, so a reference identical to the input is not an error;
 - minimum length: Matchering rejects clips of <= fft_size (4096) samples (85 ms at 48 kHz). A
   shorter input or reference is looped (tiled) to MIN_SAMPLES = 4097 samples for the analysis
@@ -38,6 +40,9 @@ from harness.tasks.base import Query
 INSTALL_HINT = "matchering not installed: pip install '.[peers]'"
 FFT_SIZE = 4096  # matchering.Config default
 MIN_SAMPLES = FFT_SIZE + 1
+# Matchering's matching FIR is ifftshift(irfft(.)) of even length (peak at fft_size/2) applied with
+# fftconvolve(..., "same") (centre at fft_size/2 - 1): its output lags the input by one sample.
+DELAY_SAMPLES = 1
 
 
 def _import_matchering():
@@ -84,13 +89,15 @@ class Matchering(Candidate):
             return Prediction(audio=np.asarray(query.audio, dtype=np.float64).copy())
         stereo = np.repeat(x, 2, axis=0) if n_channels == 1 else x
         ref2 = np.repeat(ref, 2, axis=0) if ref.shape[0] == 1 else ref
+        # one trailing sample so the delay compensation below still yields n samples
+        stereo = np.concatenate([stereo, np.zeros((2, DELAY_SAMPLES))], axis=1)
         stereo, ref2 = _tile(stereo, MIN_SAMPLES), _tile(ref2, MIN_SAMPLES)
         config = matchering.Config(internal_sample_rate=int(query.sample_rate), allow_equality=True, fft_size=FFT_SIZE)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*scipy\.ndimage\.filters.*")
             result, _, _ = stages.main(np.ascontiguousarray(stereo.T), np.ascontiguousarray(ref2.T), config,
                                        need_default=True)
-        out = np.asarray(result, dtype=np.float64).T[:, :n]
+        out = np.asarray(result, dtype=np.float64).T[:, DELAY_SAMPLES : DELAY_SAMPLES + n]
         if n_channels == 1:
             out = out.mean(axis=0, keepdims=True)
         return Prediction(audio=np.ascontiguousarray(out))

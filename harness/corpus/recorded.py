@@ -189,7 +189,10 @@ def _dpkg_samples_dir() -> Path | None:
 
 
 def espeak_binary() -> str | None:
-    return os.environ.get("DAWG_BENCH_ESPEAK") or shutil.which("espeak-ng")
+    """`$DAWG_BENCH_ESPEAK` (a path or command name; empty or missing = unavailable), else espeak-ng."""
+    if "DAWG_BENCH_ESPEAK" in os.environ:
+        return shutil.which(os.environ["DAWG_BENCH_ESPEAK"]) if os.environ["DAWG_BENCH_ESPEAK"] else None
+    return shutil.which("espeak-ng")
 
 
 def samples_unavailable_reason() -> str | None:
