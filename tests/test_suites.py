@@ -18,7 +18,7 @@ def test_shipped_suites_validate():
 
 def test_include_merges_tables_and_overrides_values():
     full, release, smoke = load_suite("full"), load_suite("release"), load_suite("smoke")
-    assert full.corpus.clips == 300 and release.corpus.clips == 60 and smoke.corpus.clips == 12
+    assert full.corpus.clips == 300 and release.corpus.clips == 60 and smoke.corpus.clips == 16
     assert smoke.corpus.clip_seconds == 5.0 and release.corpus.clip_seconds == 10.0
     assert full.corpus.genres == release.corpus.genres  # inherited through two includes
     assert smoke.tasks["mastering"].target_lufs == -14.0

@@ -81,6 +81,32 @@ def crest_db(audio: np.ndarray, sr: float) -> float | None:
     return _try(lambda: crest_factor_db(x, sr)) if x.shape[1] else None
 
 
+def block_crest_db(audio: np.ndarray, sr: float, block_s: float = 0.4) -> float | None:
+    """Median over 0.4 s blocks (50 % overlap, RMS above -70 dBFS) of each block's crest factor
+    20 log10(max |x| / RMS), in dB; None when no block qualifies.
+
+    The whole-clip crest factor (`crest_factor_db`) is one sample peak over the RMS: a single
+    overshoot — e.g. the first transient a compressor lets through before its detector has
+    reacted — decides it, and heavy compression can then *raise* it. The block median measures
+    the peak-to-body ratio compression actually changes, and ignores isolated events."""
+    x = finite_audio(audio)
+    n = x.shape[1]
+    size = max(1, int(block_s * sr))
+    if n < size:
+        size = n
+    if size == 0:
+        return None
+    hop = max(1, size // 2)
+    values = []
+    for start in range(0, n - size + 1, hop):
+        blk = x[:, start : start + size]
+        rms = math.sqrt(float(np.mean(blk**2)))
+        if rms <= 10 ** (-70 / 20):
+            continue
+        values.append(20.0 * math.log10(float(np.max(np.abs(blk))) / rms))
+    return float(np.median(values)) if values else None
+
+
 def plr_db(audio: np.ndarray, sr: float) -> float | None:
     """Peak-to-loudness ratio (true peak - integrated loudness), None when unmeasurable."""
     x = finite_audio(audio)

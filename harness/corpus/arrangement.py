@@ -151,7 +151,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
             midi_reason = "no corpus piece fits"
     if midi_render is not None:
         for role, audio in midi_render.stems.items():
-            add(role, audio.astype(np.float64))
+            add(role, audio)
         layers.append(midi_render.description)
     else:
         beat = int(round(60 / tempo * sr))
@@ -233,8 +233,9 @@ def _pan(mono: np.ndarray, pan: float) -> np.ndarray:
     return np.stack([mono * np.cos((pan + 1) * np.pi / 4), mono * np.sin((pan + 1) * np.pi / 4)])
 
 
-def _rms(x: np.ndarray) -> float:
-    flat = np.ravel(x)
+def _rms(x: np.ndarray, stride: int = 1) -> float:
+    """Root mean square; `stride` > 1 estimates it from every stride-th sample (gain staging)."""
+    flat = np.ravel(x)[::stride]
     return float(np.sqrt(np.dot(flat, flat) / max(flat.size, 1)))
 
 
@@ -246,13 +247,17 @@ def _mix(rng, genre, style, stems, scale, n, sr) -> np.ndarray:
     bass = np.zeros((2, n), dtype=np.float32)
     send = np.zeros((2, n), dtype=np.float32)
     for role, items in stems.items():
-        role_sum = np.zeros((2, n), dtype=np.float32)
-        for audio, gain in items:
-            audio = np.asarray(audio[:, :n], dtype=np.float32)
-            r = _rms(audio)
-            if r > 1e-9:
-                role_sum[:, : audio.shape[1]] += audio * np.float32(gain / r)
-        r = _rms(role_sum)
+        if len(items) == 1:
+            role_sum = np.asarray(items[0][0][:, :n], dtype=np.float32)
+            r = _rms(role_sum, 3) / items[0][1]
+        else:
+            role_sum = np.zeros((2, n), dtype=np.float32)
+            for audio, gain in items:
+                audio = np.asarray(audio[:, :n], dtype=np.float32)
+                r = _rms(audio, 3)
+                if r > 1e-9:
+                    role_sum[:, : audio.shape[1]] += audio * np.float32(gain / r)
+            r = _rms(role_sum, 3)
         db = levels.get(role, -6) + rng.normal(0, 1.5)
         g = 0.1 * 10 ** (db / 20) * scale.get(role, 1.0) / max(r, 1e-9)
         if r < 1e-9 or g <= 0:
@@ -270,13 +275,14 @@ def _mix(rng, genre, style, stems, scale, n, sr) -> np.ndarray:
 def _impulse_response(rng, genre: str, sr: int) -> np.ndarray:
     """A seeded synthetic room: decorrelated stereo noise, exponential decay, darker tail."""
     rt60 = rng.uniform(*RT60[genre])
-    length = int(min(rt60, 3.5) * sr)
-    t = np.arange(length) / sr
-    noise = rng.standard_normal((2, length))
-    dark = signal.lfilter([0.08], [1, -0.92], noise, axis=1)  # one-pole lowpass (~1 kHz at 48 k)
+    length = int(min(rt60, 2.5) * sr)  # tails are cut at -30 dB or lower
+    t = np.arange(length, dtype=np.float32) / np.float32(sr)
+    noise = rng.standard_normal((2, length), dtype=np.float32)
+    pole = np.exp(-2 * np.pi * 1200.0 / sr)  # one-pole lowpass at ~1.2 kHz for the late tail
+    dark = signal.lfilter([1 - pole], [1, -pole], noise, axis=1).astype(np.float32)
     dark *= _rms(noise) / max(_rms(dark), 1e-12)
-    env_long = np.exp(-6.91 * t / rt60)
-    env_short = np.exp(-6.91 * t / (0.35 * rt60))
+    env_long = np.exp(np.float32(-6.91 / rt60) * t)
+    env_short = np.exp(np.float32(-6.91 / (0.35 * rt60)) * t)
     ir = dark * env_long + 0.6 * noise * env_short
     pre = int(rng.uniform(0.008, 0.03) * sr)
     ir = np.pad(ir, ((0, 0), (pre, 0)))[:, :length]
@@ -317,9 +323,9 @@ def _space_and_tone(rng, genre: str, style: Style, dry: np.ndarray, send: np.nda
     size = sfft.next_fast_len(n + ir.shape[1], real=True)
     freqs = np.fft.rfftfreq(size, 1 / sr)
     spec = sfft.rfft(dry, size, axis=1)
-    wet = sfft.rfft(send, size) * sfft.rfft(ir.astype(np.float32), size, axis=1)
+    wet = sfft.rfft(send, size) * sfft.rfft(ir, size, axis=1)
     send_hp = 1.0 / np.sqrt(1 + (150.0 / np.maximum(freqs, 1e-3)) ** 4)  # 2nd-order-like 150 Hz HP
-    spec += (wet * send_hp).astype(np.complex64)
+    spec += wet * send_hp.astype(np.float32)
     # bus tone: measure 1/3-octave levels, move them part of the way to the genre target
     power = (np.abs(spec[0]) ** 2 + np.abs(spec[1]) ** 2).astype(np.float64)
     centres = _band_edges(sr)
@@ -338,8 +344,6 @@ def _space_and_tone(rng, genre: str, style: Style, dry: np.ndarray, send: np.nda
     hp_hz = rng.uniform(22, 35)
     gain = 10 ** (gain_db / 20) / np.sqrt(1 + (hp_hz / np.maximum(freqs, 1e-3)) ** 8)  # 4th-order HP
     spec *= gain.astype(np.float32)
-    out = sfft.irfft(spec, size, axis=1)[:, :n].astype(np.float64)
+    out = sfft.irfft(spec, size, axis=1)[:, :n]
     r = _rms(out)
-    if r > 1e-12:
-        out *= 10 ** (MIX_RMS_DBFS / 20) / r
-    return np.ascontiguousarray(out)
+    return np.multiply(out, 10 ** (MIX_RMS_DBFS / 20) / max(r, 1e-12), dtype=np.float64)

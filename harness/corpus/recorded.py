@@ -216,7 +216,7 @@ _LOAD_LOCK = threading.Lock()
 
 @lru_cache(maxsize=256)
 def load_sample(name: str, sr: int) -> np.ndarray:
-    """A Sonic Pi sample as (2, n) float64 at `sr` (mono duplicated). Read-only array."""
+    """A Sonic Pi sample as (2, n) float32 at `sr` (mono duplicated). Read-only array."""
     root = samples_dir()
     if root is None:
         raise FileNotFoundError("sonic-pi-samples not installed")
@@ -224,7 +224,7 @@ def load_sample(name: str, sr: int) -> np.ndarray:
     x = data.T
     if x.shape[0] == 1:
         x = np.repeat(x, 2, axis=0)
-    x = _resample(x, file_sr, sr)
+    x = _resample(x, file_sr, sr).astype(np.float32)
     x.setflags(write=False)
     return x
 
@@ -259,7 +259,7 @@ def drum_loop(name: str, tempo_bpm: float, n: int, sr: int, *, start_beat: int =
     fade = min(64, length // 4)
     x = x.copy()
     x[:, length - fade :] *= np.linspace(1.0, 0.0, fade)  # no click where the pass wraps
-    out = np.zeros((2, n))
+    out = np.zeros((2, n), dtype=np.float32)
     offset = -(start_beat % loop.beats) * 60.0 / tempo_bpm * sr
     k = 0
     while True:
@@ -295,7 +295,7 @@ def drum_kit(
     kick_p, snare_p, hat_p = grooves[int(rng.integers(len(grooves)))]
     pick = {role: str(rng.choice(names)) for role, names in kit.items()}
     step = 60.0 / tempo_bpm / 4 * sr
-    out = np.zeros((2, n + 4 * sr))
+    out = np.zeros((2, n + 4 * sr), dtype=np.float32)
     gains = {"kick": 1.0, "snare": 0.8, "hat": 0.35, "open": 0.3, "crash": 0.35, "tom": 0.6}
     hat_pan = rng.uniform(-0.4, 0.4)
     pans = {"kick": 0.0, "snare": rng.uniform(-0.1, 0.1), "hat": hat_pan, "open": hat_pan, "crash": -hat_pan, "tom": 0.0}
@@ -371,7 +371,7 @@ def voice_part(
     speed = int(rng.choice((135, 150, 165, 180)))
     pitch = int(rng.choice((35, 45, 55, 65)))
     beat = 60.0 / tempo_bpm * sr
-    out = np.zeros(n + 8 * sr)
+    out = np.zeros(n + 8 * sr, dtype=np.float32)
     bar = 4 * beat
     t = bar * int(rng.integers(0, 2)) + beat * int(rng.choice((0, 0, 1)))
     lines = 0
@@ -407,7 +407,7 @@ def texture(rng: np.random.Generator, genre: str, n: int, sr: int) -> tuple[np.n
         return None
     name = str(rng.choice(names))
     x = load_sample(name, sr)
-    out = np.zeros((2, n))
+    out = np.zeros((2, n), dtype=np.float32)
     # long beds loop with a crossfade-free restart; short ones recur every few seconds
     gap = x.shape[1] if x.shape[1] > 3 * sr else int(rng.uniform(2.0, 4.0) * sr)
     pos = -int(rng.integers(0, max(1, x.shape[1] // 2)))
