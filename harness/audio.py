@@ -115,13 +115,35 @@ def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 
 
 def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> Path:
-    """Write (channels, samples) audio as WAV atomically: a reader never sees a half-written file."""
+    """Write (channels, samples) audio as WAV atomically: a reader never sees a half-written file.
+
+    The bytes depend on the audio alone (libsndfile would add a PEAK chunk with a timestamp), so
+    the same clip always gives a byte-identical file. `subtype`: FLOAT (32-bit), PCM_16 or PCM_24.
+    """
+    x = np.asarray(samples)
+    if x.ndim == 1:
+        x = x[None, :]
+    interleaved = np.ascontiguousarray(x.T)
+    if subtype == "FLOAT":
+        fmt_tag, width, data = 3, 4, interleaved.astype("<f4").tobytes()
+    elif subtype in ("PCM_16", "PCM_24"):
+        bits = 16 if subtype == "PCM_16" else 24
+        scale = 2 ** (bits - 1)
+        ints = np.clip(np.round(interleaved.astype(np.float64) * scale), -scale, scale - 1).astype("<i4")
+        fmt_tag, width = 1, bits // 8
+        data = ints.astype("<i2").tobytes() if bits == 16 else ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    else:
+        raise ValueError(f"unsupported WAV subtype {subtype!r} (FLOAT, PCM_16, PCM_24)")
+    channels = x.shape[0]
+    fmt = struct.pack("<HHIIHH", fmt_tag, channels, sample_rate, sample_rate * channels * width, channels * width,
+                      width * 8)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        sf.write(tmp, np.asarray(samples).T, sample_rate, format="WAV", subtype=subtype)
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

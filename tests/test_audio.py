@@ -100,3 +100,15 @@ def test_find_audio_files_recursive(tmp_path):
     for name in ["a/x.wav", "a/b/y.FLAC", "a/readme.txt", "z.mp3"]:
         (tmp_path / name).write_bytes(b"")
     assert [f.relative_to(tmp_path).as_posix() for f in find_audio_files(tmp_path)] == ["a/b/y.FLAC", "a/x.wav", "z.mp3"]
+
+
+@pytest.mark.parametrize("subtype,tol", [("FLOAT", 0.0), ("PCM_24", 2 ** -23), ("PCM_16", 2 ** -15)])
+def test_write_wav_subtypes_read_back_and_are_deterministic(tmp_path, subtype, tol):
+    x = (sine(440, 0.1, 44100, 0.9, channels=2) * np.array([[1.0], [-0.5]])).astype(np.float32)
+    a = write_wav(tmp_path / "a.wav", x, 44100, subtype=subtype)
+    b = write_wav(tmp_path / "b.wav", x, 44100, subtype=subtype)
+    assert a.read_bytes() == b.read_bytes()  # no timestamps: the same audio gives the same bytes
+    back, sr = sf.read(a, dtype="float64", always_2d=True)
+    assert sr == 44100 and back.shape == (x.shape[1], 2)
+    assert np.max(np.abs(back.T - x)) <= tol
+    assert sf.info(a).subtype == subtype

@@ -39,7 +39,7 @@ CONTROLLED = {"eq": EQ, "compressor": Compressor, "mastering": MasteringChain}
 
 # -- 1. properties ----------------------------------------------------------------------------
 
-KINDS = ("noise", "music", "silence", "dc", "mono", "clipped", "quiet", "short", "impulse")
+KINDS = ("noise", "music", "silence", "dc", "mono", "dual_mono", "antiphase", "clipped", "quiet", "short", "impulse")
 
 
 def make_audio(kind: str, seed: int, seconds: float) -> np.ndarray:
@@ -61,6 +61,10 @@ def make_audio(kind: str, seed: int, seconds: float) -> np.ndarray:
     x = rng.standard_normal((2, n)) * 0.1
     if kind == "mono":
         return x[:1]
+    if kind == "dual_mono":  # mono as stereo: identical channels
+        return np.repeat(x[:1], 2, axis=0)
+    if kind == "antiphase":  # the mono downmix is silent: spectral meters cannot measure it
+        return np.stack([x[0], -x[0]])
     if kind == "clipped":
         return np.clip(x * 30.0, -1.0, 1.0)
     if kind == "quiet":
@@ -95,7 +99,7 @@ def fitted_match():
 def test_params_in_range_on_any_audio(which, name, variant, fitted_match):
     candidate = {"rules": Rules(), "match": Match(), "match_fitted": fitted_match}[which]
 
-    @settings(max_examples=9, deadline=None, derandomize=True,
+    @settings(max_examples=12, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(kind=st.sampled_from(KINDS), ref_kind=st.sampled_from(KINDS), seed=st.integers(0, 2**16),
            seconds=st.sampled_from([0.3, 0.6]), target=st.sampled_from([-14.0, -9.0, -23.0]))
@@ -161,7 +165,7 @@ def test_rules_compressor_presets_follow_the_crest_gap():
     x = x * 10 ** ((-20 - integrated_loudness_lufs(x, SR)) / 20)
     same, name = compressor_rules(x, x, SR)
     assert name == "gentle" and abs(same.makeup_db - (-integrated_loudness_lufs(PRESETS["gentle"].render(x, SR), SR) - 20)) < 0.05
-    squashed = Compressor(threshold_db=-45, ratio=20, knee_db=0, attack_ms=0.1, release_ms=50, makeup_db=10).render(x, SR)
+    squashed = np.clip(x * 8.0, -0.3, 0.3)  # a far denser reference: crest several dB below the input's
     heavy, name = compressor_rules(x, squashed, SR)
     assert name == "heavy" and heavy.ratio == 8.0
     out = heavy.render(x, SR)
@@ -170,7 +174,7 @@ def test_rules_compressor_presets_follow_the_crest_gap():
 
 @pytest.mark.parametrize("target", [-14.0, -9.0])
 def test_rules_mastering_is_loudness_normalisation(target):
-    x = render_arrangement(3, STYLES["pop"], 3.0, SR) * 0.05
+    x = render_arrangement(3, STYLES["pop"], 3.0, SR) * 0.5  # ~ -23 LUFS: -9 LUFS needs ~20 dB of the 24 dB range
     q = Query("mastering", "reference_free", x, SR, target_lufs=target, ceiling_dbtp=-1.0)
     chain = Rules().predict(q).params
     assert chain.eq == EQ() and chain.compressor.ratio == 1.0 and chain.limiter.ceiling_dbtp == -1.0

@@ -5,7 +5,7 @@ Everything here is a pure function of the audio a candidate is allowed to see. M
 baseline degrades to a neutral setting instead of raising.
 
 Contents:
-- safe meters (`loudness_db`, `crest_db`, `plr_db`, `centroid_hz`) and `curve()` (1/3-octave
+- safe meters (`loudness_db`, `crest_db`, `centroid_hz`) and `curve()` (1/3-octave
   tonal balance with a level reference removed);
 - `EqFitter`: regularised Levenberg-Marquardt/Gauss-Newton fit of the 6-band EQ to a dB curve,
   evaluated as band power averages so it predicts what `tonal_balance_db` will read;
@@ -28,7 +28,6 @@ from harness.metrics import (
     Unmeasurable,
     crest_factor_db,
     integrated_loudness_lufs,
-    loudness_stats,
     spectral_centroid_hz,
     tonal_balance_db,
 )
@@ -79,40 +78,6 @@ def loudness_db(audio: np.ndarray, sr: float) -> float | None:
 def crest_db(audio: np.ndarray, sr: float) -> float | None:
     x = finite_audio(audio)
     return _try(lambda: crest_factor_db(x, sr)) if x.shape[1] else None
-
-
-def block_crest_db(audio: np.ndarray, sr: float, block_s: float = 0.4) -> float | None:
-    """Median over 0.4 s blocks (50 % overlap, RMS above -70 dBFS) of each block's crest factor
-    20 log10(max |x| / RMS), in dB; None when no block qualifies.
-
-    The whole-clip crest factor (`crest_factor_db`) is one sample peak over the RMS: a single
-    overshoot — e.g. the first transient a compressor lets through before its detector has
-    reacted — decides it, and heavy compression can then *raise* it. The block median measures
-    the peak-to-body ratio compression actually changes, and ignores isolated events."""
-    x = finite_audio(audio)
-    n = x.shape[1]
-    size = max(1, int(block_s * sr))
-    if n < size:
-        size = n
-    if size == 0:
-        return None
-    hop = max(1, size // 2)
-    values = []
-    for start in range(0, n - size + 1, hop):
-        blk = x[:, start : start + size]
-        rms = math.sqrt(float(np.mean(blk**2)))
-        if rms <= 10 ** (-70 / 20):
-            continue
-        values.append(20.0 * math.log10(float(np.max(np.abs(blk))) / rms))
-    return float(np.median(values)) if values else None
-
-
-def plr_db(audio: np.ndarray, sr: float) -> float | None:
-    """Peak-to-loudness ratio (true peak - integrated loudness), None when unmeasurable."""
-    x = finite_audio(audio)
-    if x.shape[1] == 0:
-        return None
-    return loudness_stats(x, sr).plr_db
 
 
 def centroid_hz(audio: np.ndarray, sr: float) -> float | None:
@@ -416,15 +381,17 @@ def vocal_presence(audio: np.ndarray, sr: float, *, band_share_min: float = 0.5,
 
 
 def to_loudness(render_with_gain: Callable[[float], np.ndarray], sr: float, target_lufs: float, start_gain_db: float,
-                gain_range: tuple[float, float], *, refinements: int = 3, tolerance_lu: float = 0.05) -> float:
+                gain_range: tuple[float, float], *, refinements: int = 6, tolerance_lu: float = 0.05) -> float:
     """Gain (dB, inside `gain_range`) for which `render_with_gain(gain)` measures `target_lufs`.
 
-    Starts from `start_gain_db` and corrects by the measured error after each render (a limiter
-    after the gain makes loudness grow slower than gain, so one correction may fall short; at
-    most `refinements` corrections, stopping within `tolerance_lu`).
+    Starts from `start_gain_db` and corrects by the measured error after each render: the first
+    correction assumes 1 LU per dB; later ones use the slope measured between the last two renders
+    (secant), because a limiter after the gain makes loudness grow slower than gain. At most
+    `refinements` corrections, stopping within `tolerance_lu` or when the range is exhausted.
     """
     lo, hi = gain_range
     gain = float(np.clip(start_gain_db, lo, hi))
+    prev: tuple[float, float] | None = None
     for _ in range(refinements):
         level = loudness_db(render_with_gain(gain), sr)
         if level is None:
@@ -432,9 +399,13 @@ def to_loudness(render_with_gain: Callable[[float], np.ndarray], sr: float, targ
         err = target_lufs - level
         if abs(err) <= tolerance_lu:
             break
-        new = float(np.clip(gain + err, lo, hi))
+        slope = 1.0
+        if prev is not None and gain != prev[0]:
+            slope = float(np.clip((level - prev[1]) / (gain - prev[0]), 0.1, 1.5))
+        new = float(np.clip(gain + err / slope, lo, hi))
         if new == gain:
             break
+        prev = (gain, level)
         gain = new
     return gain
 

@@ -39,7 +39,7 @@ Mastering (task `mastering`)
   rendered through makeup and limiter at the target loudness); reference_free — a gentle glue at
   L + 4 dB (rides the louder passages and peaks, a few dB of gain reduction). Makeup brings the
   output to `query.target_lufs`, with the true-peak limiter at `query.ceiling_dbtp`; the gain is
-  corrected by the measured loudness after limiting (up to 3 corrections, within 0.05 LU).
+  corrected by the measured loudness after limiting (secant corrections, at most 6, within 0.05 LU).
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def _chain(eq: EQ, threshold_db: float, makeup_db: float, ceiling_dbtp: float) -
 
 
 def _finish(x: np.ndarray, sr: float, eq: EQ, threshold_db: float, target_lufs: float, ceiling_dbtp: float,
-            refinements: int = 3) -> MasteringChain:
+            refinements: int = 6) -> MasteringChain:
     pre = eq.render(x, sr)
     comp = Compressor(threshold_db=float(np.clip(threshold_db, -60.0, 0.0)), makeup_db=0.0, **GLUE_SETTINGS).render(pre, sr)
     level = loudness_db(comp, sr)

@@ -38,12 +38,14 @@ Compressor (task `compressor`: the query has a reference processed with hidden s
      is as loud as the reference (what a user matching a reference does by ear).
 
 Mastering (task `mastering`, both variants)
-  M1 — plan: the current AI Mastering is loudness-based ("Label with genre, LUFS ...", the
-     heuristics above); as the brief's rule: loudness normalisation to `query.target_lufs` with
-     the true-peak limiter at `query.ceiling_dbtp`. EQ flat, compressor ratio 1 (gain only:
+  M1 — source: the brief's account of DAWG's current AI Mastering (loudness normalisation);
+     the plan gives it no rule text, only a grade ("Mastering | 5-6/10") and says the current
+     "AI" is rule-based heuristics. Loudness normalisation to `query.target_lufs` with the
+     true-peak limiter at `query.ceiling_dbtp`: EQ flat, compressor ratio 1 (gain only:
      makeup = gain), limiter at the ceiling. The gain starts at target - LUFS(input) and is
-     corrected by the measured error after rendering through the limiter (up to 3 corrections,
-     stop within 0.05 LU), so loudness lands on target although limiting lowers it.
+     corrected by the measured error after rendering through the limiter (the first correction
+     1 LU/dB, then secant steps; at most 6, stop within 0.05 LU), so loudness lands on target
+     although limiting lowers it. Gain is limited to the compressor's makeup range (-12..+24 dB).
      The reference (reference_based variant) is ignored: the rule has no use for it.
 
 Degenerate input (silence, DC, < 0.4 s, NaN): meters that cannot measure leave their rule off

@@ -43,7 +43,7 @@ SOUNDFONT_CANDIDATES = (
     "/usr/share/soundfonts/FluidR3_GM.sf2",
     "/usr/share/sounds/sf2/default-GM.sf2",
 )
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # bump when the filter below changes
 
 # Corpus folders by texture. Homophonic chorales groove best; polyphony suits pads and strings.
 GROUPS = {
@@ -192,7 +192,7 @@ def _cache_dir() -> Path:
 
 @lru_cache(maxsize=4)
 def corpus_index() -> list[dict]:
-    """Candidate pieces (3–6 parts, 60–3000 notes) from music21's metadata; cached as JSON."""
+    """Candidate pieces (3–6 parts, 60–1600 notes: bigger scores take seconds to parse) from music21's metadata; cached as JSON."""
     path = _cache_dir() / f"index-m21-{music21_version()}-v{INDEX_VERSION}.json"
     if path.exists():
         return json.loads(path.read_text())
@@ -209,7 +209,7 @@ def corpus_index() -> list[dict]:
         if group is None or entry.number is not None or not parts or not 3 <= parts <= 6:
             continue
         notes = getattr(md, "noteCount", None) or 0
-        if not 60 <= notes <= 3000:
+        if not 60 <= notes <= 1600:
             continue
         rows.append({"path": source, "group": group, "parts": parts, "metre": md.timeSignatureFirst or "4/4"})
     rows.sort(key=lambda r: r["path"])
@@ -288,7 +288,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def piece_pool(genre: str, groove: bool, size: int | None = None) -> list[str]:
     """A fixed, genre-specific list of candidate pieces (bounded, so a cold cache parses few)."""
-    return list(_piece_pool(genre, groove, size or int(os.environ.get("DAWG_BENCH_MIDI_POOL", "40"))))
+    return list(_piece_pool(genre, groove, size or int(os.environ.get("DAWG_BENCH_MIDI_POOL", "32"))))
 
 
 @lru_cache(maxsize=64)
