@@ -34,6 +34,10 @@ def get_candidate(name: str) -> Candidate:
         precision = precision or "fp32"
         release.path(precision)  # fails clearly when that precision was not exported
         return OnnxController(release, precision)
+    if name.startswith("vst3:"):
+        from harness.candidates.vst3 import from_name
+
+        return from_name(name)  # "vst3:/path/P.vst3?param=value&..." pins parameters
     try:
         return REGISTRY[name]()
     except KeyError:
