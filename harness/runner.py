@@ -14,7 +14,6 @@ import json
 import math
 import os
 import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -48,18 +47,34 @@ def run_id_for(suite: Suite, manifest: Manifest, candidates: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def score_output(output, example, metrics: list[str]) -> tuple[dict, dict]:
+def input_distances(example, metrics: list[str]) -> dict[str, float | None]:
+    """d(damaged input, target) per metric: the bypass distance every candidate's gap is relative to."""
+    out: dict[str, float | None] = {}
+    for name in metrics:
+        try:
+            out[name] = float(get_metric(name).fn(example.query.audio, example.target, example.query.sample_rate))
+        except Unmeasurable:
+            out[name] = None
+    return out
+
+
+def score_output(output, example, metrics: list[str], d_input: dict[str, float | None] | None = None
+                 ) -> tuple[dict, dict]:
     """(metric values, gap closed per metric) for one output against the example's target."""
     sr = example.query.sample_rate
+    d_input = d_input if d_input is not None else input_distances(example, metrics)
     values: dict[str, float | None] = {}
     gaps: dict[str, float | None] = {}
     for name in metrics:
         fn = get_metric(name).fn
+        d_in = d_input.get(name)
         try:
             d_out = float(fn(output, example.target, sr))
-            d_in = float(fn(example.query.audio, example.target, sr))
         except Unmeasurable:
-            values[name] = gaps[name] = None
+            d_out = None
+        if d_out is None or d_in is None:
+            values[name] = d_out
+            gaps[name] = None
             continue
         values[name] = d_out if math.isfinite(d_out) else None
         gaps[name] = (1.0 - d_out / d_in) if d_in > 1e-12 and math.isfinite(d_out) else None
@@ -68,7 +83,6 @@ def score_output(output, example, metrics: list[str]) -> tuple[dict, dict]:
 
 def _score_example(job) -> list[dict]:
     suite, manifest, task, index, variant, candidates, skip = job
-    started = time.perf_counter()
     try:
         example = build_example(suite, manifest, task, index, variant)
     except Exception as exc:  # a corrupt clip: record it for every candidate and go on
@@ -78,6 +92,7 @@ def _score_example(job) -> list[dict]:
                 for c in candidates if c.name not in skip]
     metrics = suite.tasks[task].metrics
     output_meters = suite.tasks[task].output_meters
+    d_input = input_distances(example, metrics)  # shared by every candidate of this example
     rows = []
     for cand in candidates:
         if cand.name in skip or not cand.supports(task, variant):
@@ -87,15 +102,13 @@ def _score_example(job) -> list[dict]:
                "candidate": cand.name}
         try:
             output = cand.predict_example(example).render(example.query)
-            row["metrics"], row["gap_closed"] = score_output(output, example, metrics)
+            row["metrics"], row["gap_closed"] = score_output(output, example, metrics, d_input)
             for meter in output_meters:
                 row["metrics"][f"output.{meter}"] = measure(meter, output, example.query.sample_rate).value
         except Exception as exc:
             row["error"] = f"{type(exc).__name__}: {exc}"
-            row["traceback"] = traceback.format_exc(limit=3)
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
-    del started
     return rows
 
 

@@ -179,6 +179,9 @@ def _check_names(suite: Suite, path: Path) -> None:
                 raise UserError(f"{path}: unknown {kind} {name!r}{did_you_mean(name, known)}")
 
     check("genre", suite.corpus.genres, list(STYLES))
+    from harness.candidates import REGISTRY as CANDIDATES
+
+    check("candidate", [c for c in suite.candidates.names if not c.startswith(("model:", "vst3:"))], list(CANDIDATES))
     check("task", list(suite.tasks), list(TASKS))
     distances = [name for name, spec in REGISTRY.items() if spec.kind == "distance"]
     meters = [name for name, spec in REGISTRY.items() if spec.kind == "meter"]

@@ -94,10 +94,13 @@ def test_each_missing_source_is_replaced_and_named(monkeypatch, off):
 @needs_samples
 @pytest.mark.parametrize("genre", ["pop", "rock", "electronic", "hiphop", "acoustic"])
 def test_installed_sources_give_midi_and_recorded_layers(genre):
-    arr = arrange(21, STYLES[genre], SECONDS, SR)
-    assert any(layer.startswith("midi:") for layer in arr.layers), arr.layers
-    assert any(layer.startswith(("loop:", "hits:")) for layer in arr.layers), arr.layers
-    assert not any(layer.startswith("synth:") for layer in arr.layers), arr.layers
+    recorded_drums = 0
+    for seed in (21, 22, 23):
+        arr = arrange(seed, STYLES[genre], SECONDS, SR)
+        assert any(layer.startswith("midi:") for layer in arr.layers), arr.layers
+        assert not any(layer.startswith("synth:") for layer in arr.layers), arr.layers
+        recorded_drums += any(layer.startswith(("loop:", "hits:")) for layer in arr.layers)
+    assert recorded_drums >= (2 if genre == "acoustic" else 3)  # acoustic is sometimes unplugged
 
 
 @needs_midi

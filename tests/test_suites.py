@@ -69,3 +69,9 @@ def test_cli_validate_and_list(capsys):
     assert main(["suites", "list"]) == 0
     out = capsys.readouterr().out
     assert "ok       smoke" in out and "release" in out
+
+
+def test_unknown_candidate_in_a_suite_suggests(tmp_path):
+    path = _write(tmp_path, '[candidates]\nnames = ["bypass", "matchering", "rule"]\n')
+    with pytest.raises(UserError, match="unknown candidate 'rule'; did you mean 'rules'"):
+        load_suite(path)

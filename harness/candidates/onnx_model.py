@@ -15,13 +15,14 @@ from harness.tasks.base import Query
 class OnnxController(Candidate):
     kind = "model"
 
-    def __init__(self, release: Release, precision: str = "fp32"):
+    def __init__(self, release: Release, precision: str = "fp32", *, threads: int = 1):
         if release.features != FEATURES:
             from harness.errors import UserError
 
             raise UserError(f"{release.folder}: features {release.features!r} unknown to this harness (has {FEATURES!r})")
         self.release = release
         self.precision = precision
+        self.threads = threads
         self.name = release.candidate_name(precision)
         self.tasks = (release.task,)
         self.description = f"ONNX controller {release.name} ({precision})" + (" — TEST FIXTURE" if release.fixture else "")
@@ -33,7 +34,7 @@ class OnnxController(Candidate):
     @property
     def session(self):
         if self._session is None:
-            self._session = make_session(self.release.path(self.precision), threads=1)
+            self._session = make_session(self.release.path(self.precision), threads=self.threads)
         return self._session
 
     def controller(self, features: np.ndarray) -> np.ndarray:

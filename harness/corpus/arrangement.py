@@ -49,6 +49,7 @@ WIDTH = {"pop": (0.8, 1.2), "rock": (0.8, 1.2), "electronic": (0.9, 1.3), "hipho
 # Drum source: probabilities of (loop, one-shot kit, both layered).
 DRUM_MODE = {"pop": (0.35, 0.45, 0.2), "rock": (0.35, 0.5, 0.15), "electronic": (0.3, 0.4, 0.3),
              "hiphop": (0.45, 0.35, 0.2), "ambient": (1.0, 0.0, 0.0), "acoustic": (0.5, 0.4, 0.1)}
+DRUM_PROB = {"pop": 0.95, "acoustic": 0.6}  # else 1.0 where the style has drums at all
 TEXTURE_PROB = {"pop": 0.1, "rock": 0.0, "electronic": 0.3, "hiphop": 0.5, "ambient": 0.7, "acoustic": 0.15}
 VOICE_GAIN = {"hiphop": 1.3}
 
@@ -129,7 +130,8 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
     # --- drums first: a loop's own tempo sets the arrangement's tempo -------------------------
     tempo = float(rng.uniform(*style.tempo_bpm))
     drum_plan = None
-    if style.drums > 0:
+    use_drums = style.drums > 0 and rng.random() < DRUM_PROB.get(genre, 1.0)
+    if use_drums:
         if samples_reason is None:
             mode = str(rng.choice(["loop", "kit", "both"], p=DRUM_MODE[genre]))
             drum_plan = mode
@@ -148,7 +150,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
     if midi_reason is None:
         try:
             midi_render = midi.render_segment(
-                seed, genre, seconds, sr, tempo_bpm=tempo, groove=style.drums > 0
+                seed, genre, seconds, sr, tempo_bpm=tempo, groove=use_drums
             )
         except Exception as exc:  # noqa: BLE001 - a broken install must not stop the corpus
             midi_reason = f"midi render failed: {type(exc).__name__}"
@@ -179,7 +181,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
             layers.append(f"synth:lead ({midi_reason})")
 
     # --- drums audio ---------------------------------------------------------------------------
-    if style.drums > 0:
+    if use_drums:
         if drum_plan is not None:
             mode = drum_plan[0] if isinstance(drum_plan, tuple) else drum_plan
             if isinstance(drum_plan, tuple):

@@ -75,7 +75,6 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
     rows: list[dict] = []
     for precision in precisions:
         path = release.path(precision)
-        cand = OnnxController(release, precision)
         for target in targets:
             cuda_here = "CUDAExecutionProvider" in available_providers() and gpu is not None
             if target.kind == "cpu":
@@ -88,7 +87,7 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                     rows.append(_row(release, precision, "cpu", "measured", "controller", threads, ctrl, clip_seconds,
                                      provider="CPUExecutionProvider", cpu=fingerprint()["cpu"]))
                     cpu_rows[threads] = ctrl
-                    cand._session = sess
+                    cand = OnnxController(release, precision, threads=threads)
                     e2e = _measured(lambda i: cand.predict(query).render(query), None,
                                     Settings(settings.warmup_queries // 5 + 1, max(10, settings.min_query_count // 10),
                                              settings.min_duration_s, settings.max_duration_s))

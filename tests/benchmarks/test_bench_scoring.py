@@ -1,0 +1,58 @@
+"""Scoring throughput: seconds of audio scored per second of compute, all of a task's metrics, one
+candidate (the harness-side cost of a run: render the prediction and measure it against the target).
+Aim (harness issue): ≥ 100× real time on the 2-core dev machine.
+
+Run: .venv/bin/python -m pytest tests/benchmarks/test_bench_scoring.py --benchmark-enable
+"""
+
+import numpy as np
+import pytest
+
+from harness.candidates import get_candidate
+from harness.corpus.finishing import master_to_target
+from harness.corpus.synth import STYLES, render_arrangement
+from harness.metrics import integrated_loudness_lufs
+from harness.runner import input_distances, score_output
+from harness.suites import load_suite
+from harness.tasks import get_task
+from harness.tasks.base import SourceClip, resolve_params, task_rng
+
+SR = 48000
+SECONDS = 10.0
+
+
+@pytest.fixture(scope="module")
+def examples():
+    out = {}
+    suite = load_suite("release")
+    for task in ("eq", "compressor", "mastering"):
+        mod = get_task(task)
+        clips = []
+        for i, genre in enumerate(["pop", "rock"]):
+            mix = render_arrangement(300 + i, STYLES[genre], SECONDS, SR)
+            raw = mix * 10 ** ((-20 - integrated_loudness_lufs(mix, SR)) / 20)
+            done = master_to_target(raw, SR)
+            clips.append(SourceClip(id=f"b{i}", sample_rate=SR, target=done.audio, raw=raw, genre=genre,
+                                    finish={"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db,
+                                            "target_lufs": -14.0, "ceiling_dbtp": -1.0}))
+        params = resolve_params(mod.DEFAULTS, {}, task)
+        ex = mod.make_example(clips[0], params, task_rng(task, "b0", 0), partner=clips[1])
+        out[task] = (ex, suite.tasks[task].metrics)
+    return out
+
+
+@pytest.mark.parametrize("task", ["eq", "compressor", "mastering"])
+def test_scoring_throughput(benchmark, examples, task):
+    example, metrics = examples[task]
+    d_in = input_distances(example, metrics)  # computed once per example and shared by all candidates
+    prediction = get_candidate("oracle").predict_example(example)
+
+    def score():
+        output = prediction.render(example.query)
+        return score_output(output, example, metrics, d_in)
+
+    values, gaps = benchmark(score)
+    assert all(v is not None for v in values.values())
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    if stats is not None:
+        benchmark.extra_info["x_realtime"] = round(SECONDS / stats.mean, 1)
