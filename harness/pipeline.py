@@ -22,7 +22,7 @@ def _bar(console: Console) -> Progress:
                     TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
 
 
-def run_pipeline(suite_name: str, *, corpus: str | None = None, seed: int | None = None,
+def run_pipeline(suite_name: str, *, corpus: str | None = None, recorded: str | None = None, seed: int | None = None,
                  candidates: list[str] | None = None, json_path: str | None = None, db: str | None = None,
                  workers: int | None = None, console: Console | None = None, quiet: bool = False) -> dict:
     console = console or wide_console()
@@ -33,7 +33,7 @@ def run_pipeline(suite_name: str, *, corpus: str | None = None, seed: int | None
         get_candidate(name)  # unknown names fail now, with a suggestion, before any work
     with _bar(console) as bar:
         t = bar.add_task(f"corpus {suite.name}", total=None)
-        manifest = build_corpus(suite, seed=seed, folder=corpus, workers=workers,
+        manifest = build_corpus(suite, seed=seed, folder=corpus, recorded=recorded, workers=workers,
                                 progress=lambda d, n: bar.update(t, completed=d, total=n))
     for r in manifest.rejected:
         console.print(f"[yellow]skipped[/] {r['file']}: {r['reason']}")

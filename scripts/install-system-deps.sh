@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install the optional system packages the realistic corpus layers use (Debian/Ubuntu).
 #   fluidsynth + fluid-soundfont-gm  -> MIDI rendering of real compositions (harness/corpus/midi.py)
-#   sonic-pi-samples                 -> recorded drum loops / hits / instrument samples (recorded.py)
-#   espeak-ng                        -> spoken/sung voice phrases (recorded.py)
-# Idempotent: does nothing when every package is already installed. Every layer degrades to
-# the procedural synth when its package is missing, so this script is optional for the tests.
+#   sonic-pi-samples                 -> recorded drum loops / hits / textures (harness/corpus/recorded.py)
+#   espeak-ng                        -> spoken voice phrases (harness/corpus/recorded.py)
+# Idempotent and quiet: does nothing when every package is already installed. Every layer falls
+# back to the procedural synth when its package is missing, so the tests pass without them.
+# EXTRA_PACKAGES="hyperrogue-music" adds packages (e.g. the real-music test set for evaluation).
 set -euo pipefail
 
 PACKAGES=(fluidsynth fluid-soundfont-gm sonic-pi-samples espeak-ng)
-# Extra packages can be added by the caller, e.g. EXTRA_PACKAGES="hyperrogue-music" (the real-music test set).
 read -r -a EXTRA <<< "${EXTRA_PACKAGES:-}"
 PACKAGES+=("${EXTRA[@]}")
 
@@ -22,25 +22,34 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "system deps: all installed (${PACKAGES[*]})"
   exit 0
 fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "system deps: no apt-get here; install by hand: ${missing[*]} (the corpus falls back to synth parts)" >&2
+  exit 1
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "system deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+    echo "system deps: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
-# Refresh the package lists only when one of the packages has no install candidate.
-need_update=0
+# Refresh the package lists only when a package has no install candidate (empty or stale lists).
 for pkg in "${missing[@]}"; do
   cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
-  if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then need_update=1; break; fi
+  if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
+    $SUDO apt-get update -qq >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+    break
+  fi
 done
-if [ "$need_update" -eq 1 ]; then
-  $SUDO apt-get update -qq
-fi
 
 echo "system deps: installing ${missing[*]}"
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+  cat "$log" >&2
+  exit 1
+fi
 echo "system deps: done"

@@ -95,12 +95,12 @@ def test_each_missing_source_is_replaced_and_named(monkeypatch, off):
 @pytest.mark.parametrize("genre", ["pop", "rock", "electronic", "hiphop", "acoustic"])
 def test_installed_sources_give_midi_and_recorded_layers(genre):
     recorded_drums = 0
-    for seed in (21, 22, 23):
+    for seed in (21, 22, 23, 24, 25):
         arr = arrange(seed, STYLES[genre], SECONDS, SR)
         assert any(layer.startswith("midi:") for layer in arr.layers), arr.layers
         assert not any(layer.startswith("synth:") for layer in arr.layers), arr.layers
         recorded_drums += any(layer.startswith(("loop:", "hits:")) for layer in arr.layers)
-    assert recorded_drums >= (2 if genre == "acoustic" else 3)  # acoustic is sometimes unplugged
+    assert recorded_drums >= (2 if genre == "acoustic" else 4)  # acoustic is sometimes unplugged
 
 
 @needs_midi
@@ -169,19 +169,21 @@ def test_drum_loop_is_tiled_sample_exactly_at_the_requested_tempo():
 
 
 def test_tonal_balance_is_music_like():
+    """Averaged over a few clips: no sub-bass excess over the mids, a falling top end."""
     from harness.metrics import tonal_balance_db
 
-    levels = {}
+    rows = []
     for genre in ("pop", "electronic"):
-        arr = arrange(8, STYLES[genre], 4.0, 48000)
-        bands = tonal_balance_db(arr.mix, 48000)
-        levels[genre] = dict(zip(bands.centres_hz.astype(int), bands.levels_db))  # 31.5 -> 31
-    for lv in levels.values():
-        mids = np.mean([lv[250], lv[500], lv[1000]])
-        assert lv[50] < mids + 6  # no sub-bass excess
-        assert lv[31] < lv[100]
-        assert lv[8000] < lv[1000] - 3  # falls above a few kHz
-        assert lv[16000] < lv[4000]
+        for seed in (8, 9, 10):
+            bands = tonal_balance_db(arrange(seed, STYLES[genre], 4.0, 48000).mix, 48000)
+            lv = dict(zip(bands.centres_hz.astype(int), bands.levels_db))  # 31.5 -> 31
+            mids = 10 * np.log10(np.mean([10 ** (lv[f] / 10) for f in (250, 315, 400, 500, 630, 800, 1000)]))
+            rows.append((lv[50] - mids, lv[31] - lv[100], lv[8000] - lv[1000], lv[16000] - lv[4000]))
+    sub_vs_mids, deep_vs_bass, air_vs_mid, top_vs_presence = np.mean(rows, axis=0)
+    assert -12 < sub_vs_mids < 3  # real music (calibration set): about -4 dB, sd 9
+    assert deep_vs_bass < -8
+    assert -25 < air_vs_mid < -6
+    assert top_vs_presence < -6
 
 
 def test_target_curve_orders_the_genres():

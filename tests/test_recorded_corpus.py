@@ -35,8 +35,28 @@ def test_run_on_real_recordings(recordings, tmp_path):
     assert code == 0
     report = json.loads(out.read_text())
     jsonschema.validate(report, SCHEMA)
-    assert report["corpus"]["source"] == "folder" and report["corpus"]["test_sources"] == ["folder"]
+    assert report["corpus"]["source"] == "folder" and report["corpus"]["test_sources"] == ["recorded"]
     for task in ("eq", "compressor", "mastering"):
         cands = report["tasks"][task]["candidates"]
         assert cands["oracle"]["gap_closed"]["median"] > 0.95
-        assert "folder" in cands["rules"]["by_source"]
+        assert "recorded" in cands["rules"]["by_source"]
+
+
+def test_generated_plus_recorded_test_set_reported_separately(recordings, tmp_path):
+    from tests.bad_audio import make_bad_files
+
+    bad = make_bad_files(recordings / "broken")
+    del bad["a_folder.wav"]  # walked into, not read
+    out = tmp_path / "run.json"
+    code = main(["run", "smoke", "--recorded", str(recordings), "--candidates", "bypass", "oracle", "rules",
+                 "--json", str(out), "--db", str(tmp_path / "r.db")])
+    shutil.rmtree(recordings / "broken")
+    assert code == 0
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert report["corpus"]["source"] == "generated+recorded"
+    assert report["corpus"]["test_sources"] == ["generated", "recorded"]
+    for task in ("eq", "compressor", "mastering"):
+        by_source = report["tasks"][task]["candidates"]["rules"]["by_source"]
+        assert set(by_source) == {"generated", "recorded"}
+    assert main(["corpus", "build", "smoke", "--recorded", str(recordings), "--corpus", str(recordings)]) == 2

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         v.add_argument("suite", metavar="SUITE", help="suite name (see `dawg-bench suites list`) or .toml path")
         v.add_argument("--seed", type=int, help="override the suite's corpus seed")
         v.add_argument("--corpus", metavar="DIR", help="cut clips from this folder of audio instead of generating")
+        v.add_argument("--recorded", metavar="DIR", help="add this folder's clips as a recorded test set")
         v.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
     p.set_defaults(handler=run)
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True, disable=args.json) as bar:
         task = bar.add_task(f"corpus {suite.name}", total=None)
-        manifest = build_corpus(suite, seed=args.seed, folder=args.corpus,
+        manifest = build_corpus(suite, seed=args.seed, folder=args.corpus, recorded=args.recorded,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     summary = summarise(manifest)
     if args.json:

@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help=HELP, description=HELP, epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", default="release", help="suite to run (default: release)")
+    p.add_argument("--recorded", metavar="DIR",
+                   help="also score a folder of real recordings as a separate test set (e.g. /usr/share/hyperrogue/music)")
     p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
     p.set_defaults(handler=run)
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     suite = load_suite(args.suite)
     console.rule(f"DAWG Bench demo · suite {suite.name}")
-    report = run_pipeline(suite.name, db=args.db, console=console, quiet=True)
+    report = run_pipeline(suite.name, recorded=args.recorded, db=args.db, console=console, quiet=True)
     releases = newest_per_task()
     latency_rows: list[dict] = []
     store = Store(args.db)

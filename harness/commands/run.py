@@ -10,6 +10,7 @@ EXAMPLES = """examples:
   dawg-bench run release --json results/release.json
   dawg-bench run smoke --candidates bypass oracle rules
   dawg-bench run release --corpus ~/Music/finished-mixes --db /tmp/results.db
+  dawg-bench run release --recorded /usr/share/hyperrogue/music   # generated + a recorded test set
 
 A re-run with the same suite, corpus and candidates resumes: finished clips are not redone.
 exit codes: 0 all scored · 1 some clips or candidates failed (recorded; the rest finished) · 2 bad input
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("suite", metavar="SUITE", help="suite name (dawg-bench suites list) or .toml path")
     p.add_argument("--corpus", metavar="DIR", help="use clips cut from this folder instead of generated music")
+    p.add_argument("--recorded", metavar="DIR", help="add clips of this folder of real audio as a separate test set")
     p.add_argument("--seed", type=int, help="override the suite's corpus seed")
     p.add_argument("--candidates", nargs="+", metavar="NAME", help="score only these (default: the suite's list)")
     p.add_argument("--json", metavar="PATH", help="write the run report (schema: docs/run-schema.json)")
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be ≥ 1")
-    report = run_pipeline(args.suite, corpus=args.corpus, seed=args.seed, candidates=args.candidates,
+    report = run_pipeline(args.suite, corpus=args.corpus, recorded=args.recorded, seed=args.seed, candidates=args.candidates,
                           json_path=args.json, db=args.db, workers=args.workers)
     clip_failures = [f for f in report["failures"] if not f["error"].startswith("unavailable")]
     return 1 if clip_failures else 0

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
@@ -33,16 +33,29 @@ def build_corpus(
     *,
     seed: int | None = None,
     folder: str | os.PathLike | None = None,
+    recorded: str | os.PathLike | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> Manifest:
-    """The suite's corpus: generated (default) or cut from `folder`. Cached; resumable."""
+    """The suite's corpus: generated (default) or cut from `folder`; `recorded` adds a folder of real
+    audio as extra test clips (never training data) beside the generated ones. Cached; resumable."""
+    from harness.corpus.folder import build_folder_corpus
+
+    if folder is not None and recorded is not None:
+        from harness.errors import UserError
+
+        raise UserError("--corpus replaces the generated clips; --recorded adds test clips to them: use one")
     cfg = suite.corpus if seed is None else suite.corpus.model_copy(update={"seed": seed})
     if folder is not None:
-        from harness.corpus.folder import build_folder_corpus
-
         return build_folder_corpus(suite.name, cfg, Path(folder), progress=progress)
-    return _build_generated(suite.name, cfg, workers=workers, progress=progress)
+    generated = _build_generated(suite.name, cfg, workers=workers, progress=progress)
+    if recorded is None:
+        return generated
+    rec = build_folder_corpus(suite.name, cfg, Path(recorded), progress=progress, test_only=True)
+    clips = generated.clips + tuple(replace(c, root=rec.folder) for c in rec.clips)
+    return Manifest(suite=suite.name, recipe={"kind": "generated+recorded", "generated": generated.recipe,
+                                              "recorded": rec.recipe},
+                    clips=clips, rejected=rec.rejected, folder=generated.folder)
 
 
 def generated_recipe(cfg: CorpusConfig) -> dict:

@@ -28,7 +28,9 @@ SILENCE_DBFS = -60.0
 FOLDER_VERSION = 1
 
 
-def build_folder_corpus(suite_name: str, cfg: CorpusConfig, root: Path, *, progress: Progress | None = None) -> Manifest:
+def build_folder_corpus(suite_name: str, cfg: CorpusConfig, root: Path, *, progress: Progress | None = None,
+                        test_only: bool = False) -> Manifest:
+    """Clips from `root`; `test_only` puts every file in the test split (a recorded test set, never trained on)."""
     if not root.exists():
         raise UserError(f"{root}: corpus folder not found")
     if not root.is_dir():
@@ -36,7 +38,7 @@ def build_folder_corpus(suite_name: str, cfg: CorpusConfig, root: Path, *, progr
     files = find_audio_files(root)
     listing = [(f.relative_to(root).as_posix(), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
     recipe = {"kind": "folder", "folder_version": FOLDER_VERSION, "root": str(root.resolve()),
-              "files": listing, "corpus": cfg.model_dump()}
+              "files": listing, "corpus": cfg.model_dump(), "test_only": test_only}
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
     out = subdir("corpus") / key
     if (out / "manifest.json").exists():
@@ -65,7 +67,8 @@ def build_folder_corpus(suite_name: str, cfg: CorpusConfig, root: Path, *, progr
         raise UserError(f"{root}: no usable audio ({len(files)} audio files found{'; ' + reasons if reasons else ''})")
     # Split whole usable files (never clips), so no song leaks across splits.
     usable = sorted({c.origin for c in clips})
-    split_of = dict(zip(usable, assign_splits(len(usable), cfg.split, cfg.seed)))
+    splits = ["test"] * len(usable) if test_only else assign_splits(len(usable), cfg.split, cfg.seed)
+    split_of = dict(zip(usable, splits))
     clips = [replace(c, split=split_of[c.origin]) for c in clips]
     for c in clips:
         write_json_atomic(out / "records" / f"{c.id}.json", asdict(c))
@@ -107,7 +110,7 @@ def _write_clip(out: Path, samples: np.ndarray, cfg: CorpusConfig, rel: str, sta
     except ValueError:
         lufs = None
     rec = ClipRecord(
-        id=clip_id, source="folder", origin=rel, genre=None, offset_s=start / sr, duration_s=clip.shape[1] / sr,
+        id=clip_id, source="recorded", origin=rel, genre=None, offset_s=start / sr, duration_s=clip.shape[1] / sr,
         sample_rate=sr, split="", sha256=audio_sha256(clip), target_file=f"clips/{clip_id}.wav",
         lufs=lufs, true_peak_dbtp=round(true_peak_dbtp(clip, sr), 4),
     )

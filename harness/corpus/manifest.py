@@ -23,7 +23,7 @@ SPLITS = ("train", "validation", "test")
 @dataclass(frozen=True)
 class ClipRecord:
     id: str
-    source: str  # "generated" | "folder"
+    source: str  # "generated" | "recorded" (a folder of real audio)
     origin: str  # generator recipe, or the source file relative to the corpus folder
     genre: str | None
     offset_s: float
@@ -37,6 +37,7 @@ class ClipRecord:
     lufs: float | None = None
     true_peak_dbtp: float | None = None
     finish: dict[str, Any] | None = None  # the exact chain that turned raw into target, where known
+    root: str = ""  # folder the files are relative to, when not the manifest's own (merged corpora)
 
     def hashed_fields(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("id", "source", "origin", "offset_s", "sample_rate", "split", "sha256")}

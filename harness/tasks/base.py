@@ -47,7 +47,7 @@ class Query:
 class Example:
     query: Query
     clip_id: str
-    source: str  # "generated" | "folder": scorecards report these separately
+    source: str  # "generated" | "recorded": scorecards report these separately
     target: np.ndarray
     oracle: Any  # a Processor whose render(query.audio) repairs the damage
     oracle_exact: bool

@@ -13,7 +13,7 @@ from harness.tasks.base import Example, SourceClip, resolve_params, task_rng
 
 
 def load_source_clip(manifest: Manifest, rec: ClipRecord) -> SourceClip:
-    root = Path(manifest.folder)
+    root = Path(rec.root or manifest.folder)
     target = read_audio(root / rec.target_file).samples.astype("float64")
     raw = read_audio(root / rec.raw_file).samples.astype("float64") if rec.raw_file else None
     return SourceClip(id=rec.id, sample_rate=rec.sample_rate, target=target, raw=raw, genre=rec.genre,
