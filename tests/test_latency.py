@@ -132,3 +132,13 @@ def test_cli_bad_input(tmp_path, monkeypatch, capsys):
     assert main(["latency", "--hardware", "t5", "--db", str(tmp_path / "r.db")]) == 2
     assert "did you mean 't4'" in capsys.readouterr().err
     assert discover_releases(tmp_path / "none") == []
+
+
+def test_profile_summarises_operators_and_fallbacks(release):
+    from harness.latency.measure import profile_release
+
+    rel, _ = release
+    prof = profile_release(rel, "fp32", ["CPUExecutionProvider"], queries=20)
+    assert prof["top_ops"] and abs(sum(op["share"] for op in prof["top_ops"]) - 1.0) < 1e-6
+    assert {op["op"] for op in prof["top_ops"]} & {"Gemm", "MatMul"}
+    assert prof["cpu_fallback_nodes"] == []  # CPU asked for: nothing "fell back"
