@@ -140,5 +140,5 @@ def test_profile_summarises_operators_and_fallbacks(release):
     rel, _ = release
     prof = profile_release(rel, "fp32", ["CPUExecutionProvider"], queries=20)
     assert prof["top_ops"] and abs(sum(op["share"] for op in prof["top_ops"]) - 1.0) < 1e-6
-    assert {op["op"] for op in prof["top_ops"]} & {"Gemm", "MatMul"}
+    assert any("Gemm" in op["op"] or "MatMul" in op["op"] for op in prof["top_ops"])  # ORT may fuse (FusedGemm)
     assert prof["cpu_fallback_nodes"] == []  # CPU asked for: nothing "fell back"
