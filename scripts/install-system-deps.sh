@@ -8,7 +8,8 @@
 # EXTRA_PACKAGES="hyperrogue-music" adds packages (e.g. the real-music test set for evaluation).
 set -euo pipefail
 
-PACKAGES=(fluidsynth fluid-soundfont-gm sonic-pi-samples espeak-ng)
+# hyperrogue-music: finished game soundtracks, the recorded TEST set (never used for generation or training).
+PACKAGES=(fluidsynth fluid-soundfont-gm sonic-pi-samples espeak-ng hyperrogue-music)
 read -r -a EXTRA <<< "${EXTRA_PACKAGES:-}"
 PACKAGES+=("${EXTRA[@]}")
 

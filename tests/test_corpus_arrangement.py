@@ -90,6 +90,29 @@ def test_each_missing_source_is_replaced_and_named(monkeypatch, off):
     assert seen_fallback
 
 
+@needs_samples
+def test_an_unreadable_sample_falls_back_to_synth_drums(monkeypatch):
+    def broken(name, sr):
+        raise FileNotFoundError(name)
+
+    monkeypatch.setattr(recorded, "load_sample", broken)
+    arr = arrange(3, STYLES["rock"], SECONDS, SR)
+    assert np.isfinite(arr.mix).all()
+    assert not any(layer.startswith(("loop:", "hits:")) for layer in arr.layers)
+    assert any(layer.startswith("synth:drums (sonic-pi sample unreadable") for layer in arr.layers)
+
+
+def test_a_failing_midi_render_falls_back_to_synth_parts(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("fluidsynth exploded")
+
+    monkeypatch.setattr(midi, "unavailable_reason", lambda: None)
+    monkeypatch.setattr(midi, "render_segment", broken)
+    arr = arrange(3, STYLES["pop"], SECONDS, SR)
+    assert np.isfinite(arr.mix).all()
+    assert any(layer == "synth:lead (midi render failed: RuntimeError)" for layer in arr.layers)
+
+
 @needs_midi
 @needs_samples
 @pytest.mark.parametrize("genre", ["pop", "rock", "electronic", "hiphop", "acoustic"])

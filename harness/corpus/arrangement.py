@@ -41,11 +41,11 @@ ROLE_DB = {
     "acoustic": {"drums": -5, "bass": -4, "melody": -1, "inner": -1, "double": -7, "voice": -3, "texture": -18},
 }
 SEND = {"drums": 0.08, "bass": 0.0, "melody": 0.25, "inner": 0.3, "double": 0.45, "voice": 0.25, "texture": 0.4}
-WET = {"pop": 1.0, "rock": 0.8, "electronic": 1.1, "hiphop": 0.6, "ambient": 2.0, "acoustic": 1.0}
+WET = {"pop": 1.0, "rock": 0.8, "electronic": 1.1, "hiphop": 0.6, "ambient": 1.6, "acoustic": 1.0}
 RT60 = {"pop": (1.2, 2.2), "rock": (0.9, 1.8), "electronic": (1.2, 2.8), "hiphop": (0.6, 1.4),
         "ambient": (2.5, 5.0), "acoustic": (1.0, 2.2)}
 WIDTH = {"pop": (0.8, 1.2), "rock": (0.8, 1.2), "electronic": (0.9, 1.3), "hiphop": (0.6, 1.0),
-         "ambient": (1.0, 1.4), "acoustic": (0.7, 1.1)}
+         "ambient": (0.75, 1.1), "acoustic": (0.7, 1.1)}
 # Drum source: probabilities of (loop, one-shot kit, both layered).
 DRUM_MODE = {"pop": (0.35, 0.45, 0.2), "rock": (0.35, 0.5, 0.15), "electronic": (0.3, 0.4, 0.3),
              "hiphop": (0.45, 0.35, 0.2), "ambient": (1.0, 0.0, 0.0), "acoustic": (0.5, 0.4, 0.1)}
@@ -135,15 +135,17 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
         if samples_reason is None:
             mode = str(rng.choice(["loop", "kit", "both"], p=DRUM_MODE[genre]))
             drum_plan = mode
+            loops = [name for name in recorded.GENRE_LOOPS[genre] if name in recorded.sample_names()]
+            if mode in ("loop", "both") and not loops:
+                mode = drum_plan = "kit"
             if mode in ("loop", "both"):
-                loop_name = str(rng.choice(recorded.GENRE_LOOPS[genre]))
+                loop_name = str(rng.choice(loops))
                 native = recorded.loop_bpm(loop_name)
                 lo, hi = style.tempo_bpm
                 factor = min((0.5, 1.0, 2.0), key=lambda f: abs(np.log(native * f / np.sqrt(lo * hi))))
                 ratio = float(np.clip(rng.uniform(lo, hi) / (native * factor), 0.92, 1.08))
                 tempo = native * factor * ratio
                 drum_plan = (mode, loop_name, factor)
-    sparse_drums = genre == "ambient"
 
     # --- harmony: MIDI of a real composition, else synth.py parts ------------------------------
     midi_render = None
@@ -184,17 +186,22 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
     if use_drums:
         if drum_plan is not None:
             mode = drum_plan[0] if isinstance(drum_plan, tuple) else drum_plan
-            if isinstance(drum_plan, tuple):
-                _, loop_name, factor = drum_plan
-                loop = recorded.drum_loop(loop_name, tempo / factor, n, sr)
-                role_gain = 1.0 if recorded.LOOPS[loop_name].role == "drums" or mode == "loop" else 0.6
-                add("drums", loop, role_gain)
-                layers.append(f"loop:{loop_name}@{tempo / factor:.1f}bpm")
-            if mode in ("kit", "both"):
-                kit, desc = recorded.drum_kit(rng, genre, tempo, n, sr, swing=style.swing, sparse=sparse_drums)
-                add("drums", kit, 1.0 if mode == "kit" else 0.8)
-                layers.append(desc)
-        else:
+            try:
+                if isinstance(drum_plan, tuple):
+                    _, loop_name, factor = drum_plan
+                    loop = recorded.drum_loop(loop_name, tempo / factor, n, sr)
+                    role_gain = 1.0 if recorded.LOOPS[loop_name].role == "drums" or mode == "loop" else 0.6
+                    add("drums", loop, role_gain)
+                    layers.append(f"loop:{loop_name}@{tempo / factor:.1f}bpm")
+                if mode in ("kit", "both"):
+                    kit, desc = recorded.drum_kit(rng, genre, tempo, n, sr, swing=style.swing)
+                    add("drums", kit, 1.0 if mode == "kit" else 0.8)
+                    layers.append(desc)
+            except (OSError, RuntimeError, ValueError) as exc:  # a sample missing from this version
+                stems.pop("drums", None)
+                layers[:] = [layer for layer in layers if not layer.startswith(("loop:", "hits:"))]
+                drum_plan, samples_reason = None, f"sonic-pi sample unreadable: {type(exc).__name__}"
+        if drum_plan is None:
             beat = int(round(60 / tempo * sr))
             add("drums", _pan(synth._drums(rng, n, beat, sr, style), 0.0))  # noqa: SLF001
             layers.append(f"synth:drums ({samples_reason})")
@@ -216,7 +223,10 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
 
     # --- texture ---------------------------------------------------------------------------------
     if samples_reason is None and rng.random() < TEXTURE_PROB[genre]:
-        tex = recorded.texture(rng, genre, n, sr)
+        try:
+            tex = recorded.texture(rng, genre, n, sr)
+        except (OSError, RuntimeError, ValueError):  # an unreadable sample: no texture
+            tex = None
         if tex is not None:
             add("texture", tex[0])
             layers.append(tex[1])

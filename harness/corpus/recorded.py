@@ -205,13 +205,17 @@ def voice_unavailable_reason() -> str | None:
 
 def sample_names() -> list[str]:
     root = samples_dir()
-    return sorted(p.stem for p in root.glob("*.flac")) if root else []
+    return list(_names_in(str(root))) if root else []
+
+
+@lru_cache(maxsize=8)
+def _names_in(root: str) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in Path(root).glob("*.flac")))
 
 
 # ---------------------------------------------------------------------------------------------
 # sample loading (memory cache per process: a flac read + resample costs 2–15 ms)
 
-_LOAD_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=256)
