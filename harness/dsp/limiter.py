@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+
+from harness.metrics.peaks import TRUE_PEAK_TAPS
 from numba import njit
 
 from .params import ParamSpec, Processor, check_audio
@@ -46,21 +48,9 @@ KAISER_BETA = 5.0
 _BLOCK = 2048  # detection block (intervals)
 _RESUM = 64  # van Herk blocks between exact re-sums of the attack average
 
-# BS.1770-4 Annex 2 interpolator: y[4m + p] = sum_k BS1770_TAPS[p, k] * x[m - k]; its points lie
-# in the interval [m - 6, m - 5).
-BS1770_TAPS = np.array(
-    [
-        [0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875, 0.1373291015625,
-         0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500],
-        [-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250, -0.1665039062500, 0.4650878906250,
-         0.7797851562500, -0.2003173828125, 0.1015625000000, -0.0582275390625, 0.0330810546875, -0.0189208984375],
-        [-0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625000000, -0.2003173828125, 0.7797851562500,
-         0.4650878906250, -0.1665039062500, 0.0891113281250, -0.0517578125000, 0.0292968750000, -0.0291748046875],
-        [-0.0083007812500, 0.0148925781250, -0.0266113281250, 0.0476074218750, -0.1022949218750, 0.9721679687500,
-         0.1373291015625, -0.0594482421875, 0.0332031250000, -0.0196533203125, 0.0109863281250, 0.0017089843750],
-    ]
-)
-BS1770_TAPS.setflags(write=False)
+# BS.1770-4 Annex 2 interpolator (one definition, in the meter): y[4m + p] = sum_k BS1770_TAPS[p, k] * x[m - k];
+# its points lie in the interval [m - 6, m - 5).
+BS1770_TAPS = TRUE_PEAK_TAPS
 
 
 def interpolator_taps() -> np.ndarray:
