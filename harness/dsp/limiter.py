@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+from numba import njit
 
 from harness.metrics.peaks import TRUE_PEAK_TAPS
-from numba import njit
 
 from .params import ParamSpec, Processor, check_audio
 
