@@ -16,7 +16,11 @@ from harness.errors import UserError
 EPILOG = """examples:
   dawg-bench demo                      # the main job on the embedded default
   dawg-bench analyze mix.wav master.flac
-  dawg-bench analyze --json stems/*.wav > report.json
+  dawg-bench run smoke --json smoke.json
+  dawg-bench latency --hardware cpu,t4,a10g
+  dawg-bench gate release --junit gate.xml --markdown gate.md
+
+Each command has its own --help with examples. Cache: $DAWG_BENCH_HOME (default ~/.cache/dawg-bench).
 
 exit codes: 0 ok · 1 a check failed or some inputs failed · 2 bad usage or input
 """
