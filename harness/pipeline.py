@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
 from harness.candidates import get_candidate, model_candidates
@@ -36,7 +37,7 @@ def run_pipeline(suite_name: str, *, corpus: str | None = None, recorded: str | 
         manifest = build_corpus(suite, seed=seed, folder=corpus, recorded=recorded, workers=workers,
                                 progress=lambda d, n: bar.update(t, completed=d, total=n))
     for r in manifest.rejected:
-        console.print(f"[yellow]skipped[/] {r['file']}: {r['reason']}")
+        console.print(f"[yellow]skipped[/] {escape(r['file'])}: {escape(r['reason'])}")
     store = Store(db)
     try:
         with _bar(console) as bar:

@@ -82,8 +82,6 @@ def build_report(suite: Suite, manifest: Manifest, run_id: str, rows: list[dict]
     fails = [{"task": r["task"], "candidate": r["candidate"], "clip": r["clip_id"], "error": r["error"]}
              for r in rows if r.get("error")]
     fails += list(failures or [])
-    fails += [{"task": None, "candidate": name, "clip": None, "error": f"unavailable: {why}"}
-              for name, why in (unavailable or {}).items()]
     sources = sorted({c.source for c in manifest.split("test")})
     return {
         "schema": SCHEMA_VERSION,
@@ -95,6 +93,7 @@ def build_report(suite: Suite, manifest: Manifest, run_id: str, rows: list[dict]
         "tasks": tasks,
         "latency": list(latency or []),
         "failures": fails,
+        "skipped": [{"candidate": name, "reason": why} for name, why in (unavailable or {}).items()],
         "environment": fingerprint(),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -44,11 +45,13 @@ def print_scorecards(report: dict[str, Any], console: Console | None = None) -> 
                     if src in t["candidates"][n].get("by_source", {}) and t["candidates"][n]["by_source"][src]["gap_closed"]
                 )
                 console.print(f"  gap closed on {src} clips: {line}")
+    for s in report.get("skipped", []):
+        console.print(f"[yellow]skipped[/] {escape(s['candidate'])}: {escape(s['reason'])}")
     if report["failures"]:
         console.print(f"[yellow]{len(report['failures'])} failure(s) recorded[/] (see the JSON report's `failures`):")
         for f in report["failures"][:10]:
             where = " / ".join(str(x) for x in (f["task"], f["candidate"], f["clip"]) if x)
-            console.print(f"  • {where}: {f['error']}")
+            console.print(f"  • {escape(where)}: {escape(f['error'])}")
 
 
 def wide_console(**kwargs) -> Console:

@@ -148,3 +148,22 @@ def test_unknown_suite_and_candidate_exit_2(tmp_path, capsys):
     assert "did you mean 'smoke'" in capsys.readouterr().err
     assert main(["run", "smoke", "--candidates", "bypas", "--db", str(tmp_path / "r.db")]) == 2
     assert "did you mean 'bypass'" in capsys.readouterr().err
+
+
+def test_unavailable_optional_peer_is_skipped_with_reason_not_failed(music, tmp_path, monkeypatch, capsys):
+    from harness.candidates.base import Unavailable
+    from harness.candidates.matchering_peer import Matchering
+
+    def missing(self):
+        raise Unavailable("matchering not installed: pip install '.[peers]'")
+
+    monkeypatch.setattr(Matchering, "check_available", missing)
+    out = tmp_path / "run.json"
+    code = main(["run", "smoke", "--corpus", str(music), "--candidates", "bypass", "matchering",
+                 "--json", str(out), "--db", str(tmp_path / "r.db"), "--workers", "1"])
+    assert code == 0
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert report["failures"] == []
+    assert report["skipped"] == [{"candidate": "matchering", "reason": "matchering not installed: pip install '.[peers]'"}]
+    assert "pip install '.[peers]'" in capsys.readouterr().out  # not eaten as console markup

@@ -51,11 +51,12 @@ def _fmt(value, unit: str, digits: int = 1) -> str:
 
 def _print_tables(reports: list[dict]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     for r in reports:
-        t = Table(title=f"{r['file']}  ({r['sample_rate']} Hz, {r['channels']} ch, {r['duration_s']:.2f} s)",
+        t = Table(title=f"{escape(r['file'])}  ({r['sample_rate']} Hz, {r['channels']} ch, {r['duration_s']:.2f} s)",
                   title_justify="left", show_header=True)
         t.add_column("meter")
         t.add_column("value", justify="right")
@@ -70,7 +71,7 @@ def _print_tables(reports: list[dict]) -> None:
             ("spectral centroid", "spectral_centroid_hz", "Hz"),
         ]
         for label, key, unit in rows:
-            t.add_row(label, _fmt(r[key], unit, 0 if unit == "Hz" else 1), r["unmeasurable"].get(key, ""))
+            t.add_row(label, _fmt(r[key], unit, 0 if unit == "Hz" else 1), escape(r["unmeasurable"].get(key, "")))
         bands = r["tonal_balance_db"]
         if bands:
             shown = [b for b in bands if b["centre_hz"] in (31.5, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000)]

@@ -87,12 +87,13 @@ def summarise(manifest) -> dict:
 
 def _print(s: dict, verbose: bool) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     t = Table(title=f"corpus for suite {s['suite']}", show_header=False, title_justify="left")
     t.add_row("manifest hash", s["manifest_hash"][:16] + "…")
-    t.add_row("source", f"{s['source']}  ({s['folder']})")
+    t.add_row("source", escape(f"{s['source']}  ({s['folder']})"))
     t.add_row("clips", f"{s['clips']}  = " + ", ".join(f"{k} {v}" for k, v in s["splits"].items()))
     t.add_row("audio", f"{s['duration_s'] / 60:.1f} min at {s['sample_rate']} Hz")
     if s["lufs"]:

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.scorecard import print_scorecards, wide_console
     from harness.store import Store
     from harness.suites import load_suite
+    from rich.markup import escape
 
     console = wide_console()
     started = time.perf_counter()
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 results.append((release.name, run_id, verdicts))
             print_verdicts(suite.name, results, console)
         else:
-            console.print(f"[bold red]GATE FAIL[/] (fail closed): no model release in {models_dir()} — nothing may "
+            console.print(f"[bold red]GATE FAIL[/] (fail closed): no model release in {escape(str(models_dir()))} — nothing may "
                           "ship. The bars are ready; a release needs trainers (not built yet).")
     finally:
         store.close()
