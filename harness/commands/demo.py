@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 HELP = "run the main job on the embedded default: corpus, every candidate, latency, gate, scorecard"
 EXAMPLES = """examples:
@@ -31,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recorded", metavar="DIR",
                    help="also score a folder of real recordings as a separate test set (e.g. /usr/share/hyperrogue/music)")
     p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
+    p.add_argument("--json", metavar="PATH", help="write the run report with latency and gate verdicts "
+                                                  "(default: <cache>/reports/demo-<suite>.json)")
     p.set_defaults(handler=run)
 
 
@@ -45,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
     from harness.pipeline import run_pipeline
     from harness.scorecard import print_scorecards, wide_console
     from harness.store import Store
-    from harness.suites import load_suite
     from rich.markup import escape
+
+    from harness.corpus.manifest import write_json_atomic
+    from harness.paths import subdir
+    from harness.suites import load_suite
 
     console = wide_console()
     started = time.perf_counter()
@@ -67,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         if latency_rows:
             print_latency(latency_rows, console)
         console.rule("gate")
+        results = []
         if releases:
-            results = []
             all_releases = discover_releases()
             for release in releases.values():
                 older = [r for r in all_releases if r.task == release.task and r.version < release.version]
@@ -82,9 +88,15 @@ def run(args: argparse.Namespace) -> int:
                           "ship. The bars are ready; a release needs trainers (not built yet).")
     finally:
         store.close()
+    report["latency"] = latency_rows
+    report["gates"] = [{"candidate": label, "run_id": run_id, "verdicts": [v.to_json() for v in verdicts]}
+                       for label, run_id, verdicts in results]
+    out = Path(args.json) if args.json else subdir("reports") / f"demo-{suite.name}.json"
+    write_json_atomic(out, report)
     console.rule("summary")
     console.print(f"demo finished in {time.perf_counter() - started:.0f} s · run {report['run_id']} · corpus "
-                  f"{report['corpus']['manifest_hash'][:12]} · {len(report['failures'])} failure(s)")
+                  f"{report['corpus']['manifest_hash'][:12]} · {len(report['failures'])} failure(s) · "
+                  f"report {escape(str(out))}")
     console.print("[bold yellow]Not built yet[/] — skipped by this demo:")
     for item in NOT_BUILT:
         console.print(f"  • {item}")
