@@ -24,10 +24,9 @@ def suite(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first(suite, tmp_path_factory):
-    import os
-
-    os.environ["DAWG_BENCH_HOME"] = str(tmp_path_factory.mktemp("home-a"))
-    return build_corpus(suite, workers=2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAWG_BENCH_HOME", str(tmp_path_factory.mktemp("home-a")))
+        return build_corpus(suite, workers=2)
 
 
 def test_same_seed_same_hash_and_bytes(suite, first, tmp_path, monkeypatch):

@@ -66,6 +66,7 @@ class Broken(Candidate):
 
 def test_failing_candidate_and_corrupt_clip_are_recorded_and_the_rest_finishes(music, tmp_path, monkeypatch):
     monkeypatch.setitem(REGISTRY, "broken", Broken)
+    monkeypatch.setenv("DAWG_BENCH_HOME", str(tmp_path / "home"))  # this test corrupts its corpus cache
     suite = load_suite("smoke")
     manifest = build_corpus(suite, folder=music)
     victim = manifest.split("test")[0]
