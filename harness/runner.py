@@ -21,7 +21,8 @@ from typing import Callable
 from harness.candidates import Candidate, Unavailable, get_candidate
 from harness.corpus.manifest import Manifest
 from harness.environment import fingerprint
-from harness.metrics import Unmeasurable, get_metric, measure
+from harness.metrics import Unmeasurable, measure
+from harness.metrics.distances import distance_against
 from harness.store import Store
 from harness.suites import Suite
 from harness.tasks.examples import build_example, example_keys, task_examples
@@ -47,37 +48,49 @@ def run_id_for(suite: Suite, manifest: Manifest, candidates: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def input_distances(example, metrics: list[str]) -> dict[str, float | None]:
-    """d(damaged input, target) per metric: the bypass distance every candidate's gap is relative to."""
-    out: dict[str, float | None] = {}
+Against = dict  # metric name -> (output -> distance to this example's target)
+
+
+def prepare_against(example, metrics: list[str]) -> Against:
+    """Per example, each distance against its target, with what can be precomputed done once."""
+    sr = example.query.sample_rate
+    out: Against = {}
     for name in metrics:
         try:
-            out[name] = float(get_metric(name).fn(example.query.audio, example.target, example.query.sample_rate))
+            out[name] = distance_against(name, example.target, sr)
         except Unmeasurable:
             out[name] = None
     return out
 
 
-def score_output(output, example, metrics: list[str], d_input: dict[str, float | None] | None = None
-                 ) -> tuple[dict, dict]:
+def input_distances(example, metrics: list[str], against: Against | None = None) -> dict[str, float | None]:
+    """d(damaged input, target) per metric: the bypass distance every candidate's gap is relative to."""
+    against = against if against is not None else prepare_against(example, metrics)
+    return {name: _distance(against.get(name), example.query.audio) for name in metrics}
+
+
+def _distance(fn, audio) -> float | None:
+    if fn is None:
+        return None
+    try:
+        value = float(fn(audio))
+    except Unmeasurable:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def score_output(output, example, metrics: list[str], d_input: dict[str, float | None] | None = None,
+                 against: Against | None = None) -> tuple[dict, dict]:
     """(metric values, gap closed per metric) for one output against the example's target."""
-    sr = example.query.sample_rate
-    d_input = d_input if d_input is not None else input_distances(example, metrics)
+    against = against if against is not None else prepare_against(example, metrics)
+    d_input = d_input if d_input is not None else input_distances(example, metrics, against)
     values: dict[str, float | None] = {}
     gaps: dict[str, float | None] = {}
     for name in metrics:
-        fn = get_metric(name).fn
+        d_out = _distance(against.get(name), output)
         d_in = d_input.get(name)
-        try:
-            d_out = float(fn(output, example.target, sr))
-        except Unmeasurable:
-            d_out = None
-        if d_out is None or d_in is None:
-            values[name] = d_out
-            gaps[name] = None
-            continue
-        values[name] = d_out if math.isfinite(d_out) else None
-        gaps[name] = (1.0 - d_out / d_in) if d_in > 1e-12 and math.isfinite(d_out) else None
+        values[name] = d_out
+        gaps[name] = (1.0 - d_out / d_in) if d_out is not None and d_in is not None and d_in > 1e-12 else None
     return values, gaps
 
 
@@ -92,7 +105,8 @@ def _score_example(job) -> list[dict]:
                 for c in candidates if c.name not in skip]
     metrics = suite.tasks[task].metrics
     output_meters = suite.tasks[task].output_meters
-    d_input = input_distances(example, metrics)  # shared by every candidate of this example
+    against = prepare_against(example, metrics)  # target-side work done once per example
+    d_input = input_distances(example, metrics, against)  # shared by every candidate of this example
     rows = []
     for cand in candidates:
         if cand.name in skip or not cand.supports(task, variant):
@@ -102,7 +116,7 @@ def _score_example(job) -> list[dict]:
                "candidate": cand.name}
         try:
             output = cand.predict_example(example).render(example.query)
-            row["metrics"], row["gap_closed"] = score_output(output, example, metrics, d_input)
+            row["metrics"], row["gap_closed"] = score_output(output, example, metrics, d_input, against)
             for meter in output_meters:
                 row["metrics"][f"output.{meter}"] = measure(meter, output, example.query.sample_rate).value
         except Exception as exc:

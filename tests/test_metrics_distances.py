@@ -161,3 +161,17 @@ def test_unmeasurable_side_is_named():
         dynamics_error_db(bad, x, SR)
     with pytest.raises(Unmeasurable, match=r"^target: too short"):
         loudness_range_error_lu(x, x[:, : SR * 2], SR)
+
+
+def test_mrstft_against_a_precomputed_target_equals_the_plain_distance():
+    """The harness's per-target fast path must give exactly what mrstft_distance gives."""
+    from harness.metrics.distances import MrstftAgainst, distance_against, mrstft_distance
+
+    rng = np.random.default_rng(5)
+    target = rng.standard_normal((2, 30_000)) * 0.1
+    against = MrstftAgainst(target, 44100)
+    for scale in (0.0, 0.01, 0.5):
+        output = target + scale * rng.standard_normal(target.shape)
+        assert abs(against(output) - mrstft_distance(output, target, 44100)) <= 1e-12 * max(1.0, against(output))
+    loud = distance_against("loudness_error_lu", target, 44100)
+    assert loud(target * 2) > 5.9

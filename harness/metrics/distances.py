@@ -13,7 +13,7 @@ import numpy as np
 from .loudness import integrated_loudness_lufs, loudness_range_lu, loudness_stats
 from .registry import Unmeasurable, as_audio, check_sample_rate, register
 from .spectral import band_levels, mono_power_spectrum
-from .stft import multi_resolution_magnitude_sums
+from .stft import magnitude_sums_against, multi_resolution_magnitude_sums, target_powers
 
 __all__ = [
     "AURALOSS_RESOLUTIONS",
@@ -23,6 +23,8 @@ __all__ = [
     "loudness_error_lu",
     "loudness_range_error_lu",
     "dynamics_error_db",
+    "MrstftAgainst",
+    "distance_against",
 ]
 
 # auraloss.freq.MultiResolutionSTFTLoss defaults: (fft_size, hop_size, win_length).
@@ -156,3 +158,38 @@ def dynamics_error_db(output: np.ndarray, target: np.ndarray, sr: float) -> floa
     out_plr = _side("output", lambda: loudness_stats(out, rate).require("plr_db"))
     tgt_plr = _side("target", lambda: loudness_stats(tgt, rate).require("plr_db"))
     return abs(out_plr - tgt_plr)
+
+
+class MrstftAgainst:
+    """mrstft_distance(output, target, sr) for many outputs against one target: its spectra are computed once."""
+
+    def __init__(self, target: np.ndarray, sr: float):
+        tgt = _side("target", as_audio, target)
+        check_sample_rate(sr)
+        longest = max(fft for fft, _, _ in AURALOSS_RESOLUTIONS)
+        if tgt.shape[1] <= longest // 2:
+            raise Unmeasurable(f"too short: {tgt.shape[1]} samples <= {longest // 2} (the {longest}-point STFT)")
+        self._powers = target_powers(tgt, AURALOSS_RESOLUTIONS, _AURALOSS_EPS)
+
+    def __call__(self, output: np.ndarray) -> float:
+        out = _side("output", as_audio, output)
+        if out.shape != self._powers.shape:
+            raise ValueError(f"output {out.shape} and target {self._powers.shape} must have the same (channels, samples)")
+        per_resolution = magnitude_sums_against(out, self._powers)
+        return sum(s.spectral_convergence + s.log_magnitude_l1 for s in per_resolution) / len(per_resolution)
+
+
+# Distances with a faster form when one target is compared with many outputs.
+_AGAINST: dict[str, Callable[[np.ndarray, float], Callable[[np.ndarray], float]]] = {
+    "mrstft_distance": MrstftAgainst,
+}
+
+
+def distance_against(name: str, target: np.ndarray, sr: float) -> Callable[[np.ndarray], float]:
+    """`output -> distance(output, target, sr)` for a registered distance, precomputing what it can."""
+    from .registry import get_metric
+
+    if name in _AGAINST:
+        return _AGAINST[name](target, sr)
+    fn = get_metric(name).fn
+    return lambda output: fn(output, target, sr)

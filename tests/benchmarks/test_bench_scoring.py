@@ -12,7 +12,7 @@ from harness.candidates import get_candidate
 from harness.corpus.finishing import master_to_target
 from harness.corpus.synth import STYLES, render_arrangement
 from harness.metrics import integrated_loudness_lufs
-from harness.runner import input_distances, score_output
+from harness.runner import input_distances, prepare_against, score_output
 from harness.suites import load_suite
 from harness.tasks import get_task
 from harness.tasks.base import SourceClip, resolve_params, task_rng
@@ -44,12 +44,13 @@ def examples():
 @pytest.mark.parametrize("task", ["eq", "compressor", "mastering"])
 def test_scoring_throughput(benchmark, examples, task):
     example, metrics = examples[task]
-    d_in = input_distances(example, metrics)  # computed once per example and shared by all candidates
+    against = prepare_against(example, metrics)  # target-side work, once per example for all candidates
+    d_in = input_distances(example, metrics, against)
     prediction = get_candidate("oracle").predict_example(example)
 
     def score():
         output = prediction.render(example.query)
-        return score_output(output, example, metrics, d_in)
+        return score_output(output, example, metrics, d_in, against)
 
     values, gaps = benchmark(score)
     assert all(v is not None for v in values.values())
