@@ -87,8 +87,9 @@ def test_failing_candidate_and_corrupt_clip_are_recorded_and_the_rest_finishes(m
 def test_killed_run_resumes_without_redoing_finished_clips(music, tmp_path):
     db = tmp_path / "r.db"
     env = {**os.environ, "DAWG_BENCH_HOME": str(tmp_path / "home")}
+    # Three candidates, one worker: 8 examples x 3 rows leaves a wide window to kill the run midway.
     cmd = [sys.executable, "-m", "harness.cli", "run", "smoke", "--corpus", str(music),
-           "--candidates", "bypass", "oracle", "--db", str(db), "--workers", "1"]
+           "--candidates", "bypass", "oracle", "rules", "--db", str(db), "--workers", "1"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     done_before = 0
