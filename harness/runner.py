@@ -14,7 +14,6 @@ import json
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,6 +22,7 @@ from harness.corpus.manifest import Manifest
 from harness.environment import fingerprint
 from harness.metrics import Unmeasurable, measure
 from harness.metrics.distances import distance_against
+from harness.parallel import process_pool
 from harness.store import Store
 from harness.suites import Suite
 from harness.tasks.examples import build_example, example_keys, task_examples
@@ -170,7 +170,7 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
             progress(finished, total)
 
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             for rows in pool.map(_score_example, jobs, chunksize=1):
                 record(rows)
     else:

@@ -25,7 +25,6 @@ from harness.candidates.features import EqFitter, curve, vocal_presence
 from harness.candidates.match import Match, TargetCurve, generic_curve_db, match_eq
 from harness.candidates.oracle import Oracle
 from harness.candidates.rules import PRESETS, Rules, compressor_rules, eq_rules
-from harness.corpus.finishing import master_to_target
 from harness.corpus.synth import STYLES, render_arrangement
 from harness.dsp import EQ, Compressor, HighShelf, LowShelf, MasteringChain, Peak
 from harness.metrics import integrated_loudness_lufs, mrstft_distance, tonal_balance_error_db, true_peak_dbtp
@@ -304,16 +303,11 @@ GENRES = ["pop", "rock", "electronic", "hiphop", "ambient", "acoustic"]
 
 
 def _clips(seed0: int, n: int, seconds: float) -> list[SourceClip]:
-    out = []
-    for i in range(n):
-        genre = GENRES[i % len(GENRES)]
-        mix = render_arrangement(seed0 + i, STYLES[genre], seconds, SR)
-        raw = (mix * 10 ** ((-20 - integrated_loudness_lufs(mix, SR)) / 20)).astype(np.float32).astype(np.float64)
-        done = master_to_target(raw, SR)
-        finish = {"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db, "target_lufs": -14.0, "ceiling_dbtp": -1.0}
-        target = done.audio.astype(np.float32).astype(np.float64)
-        out.append(SourceClip(id=f"q{seed0}_{i}", sample_rate=SR, target=target, raw=raw, genre=genre, finish=finish))
-    return out
+    from harness.corpus.finished import finish_mix
+
+    genres = [GENRES[i % len(GENRES)] for i in range(n)]
+    return [finish_mix(f"q{seed0}_{i}", render_arrangement(seed0 + i, STYLES[g], seconds, SR), SR, genre=g)[0]
+            for i, g in enumerate(genres)]
 
 
 def _examples(clips, name, variant=None, seed=0):

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from harness.corpus.finishing import master_to_target
+from harness.corpus.finished import finish_mix
 from harness.corpus.synth import STYLES, render_arrangement
 from harness.metrics import integrated_loudness_lufs, mrstft_distance
 from harness.tasks import TASKS, get_task
-from harness.tasks.base import Query, SourceClip, resolve_params, task_rng
+from harness.tasks.base import Query, resolve_params, task_rng
 from harness.errors import UserError
 
 SR = 48000
@@ -15,15 +15,8 @@ SR = 48000
 
 @pytest.fixture(scope="module")
 def clips():
-    out = []
-    for i, genre in enumerate(["pop", "rock", "electronic"]):
-        mix = render_arrangement(100 + i, STYLES[genre], 4.0, SR)
-        raw = (mix * 10 ** ((-20 - integrated_loudness_lufs(mix, SR)) / 20)).astype(np.float32).astype(np.float64)
-        done = master_to_target(raw, SR)
-        finish = {"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db, "target_lufs": -14.0, "ceiling_dbtp": -1.0}
-        target = done.audio.astype(np.float32).astype(np.float64)
-        out.append(SourceClip(id=f"c{i}", sample_rate=SR, target=target, raw=raw, genre=genre, finish=finish))
-    return out
+    return [finish_mix(f"c{i}", render_arrangement(100 + i, STYLES[genre], 4.0, SR), SR, genre=genre)[0]
+            for i, genre in enumerate(["pop", "rock", "electronic"])]
 
 
 def _examples(clips, name, variant=None, seed=0, **extra):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
@@ -19,11 +18,11 @@ import numpy as np
 
 from harness.audio import write_wav
 from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, audio_sha256, write_json_atomic
+from harness.parallel import process_pool
 from harness.paths import subdir
 from harness.suites import CorpusConfig, Suite
 
 GENERATOR_VERSION = 1
-RAW_LUFS = -20.0  # every raw mix is stored at this loudness: the level the finishing chain starts from
 
 Progress = Callable[[int, int], None]
 
@@ -108,7 +107,7 @@ def _build_generated(suite_name: str, cfg: CorpusConfig, *, workers: int | None,
         progress(finished, cfg.clips)
     workers = workers or min(2, os.cpu_count() or 1)
     if todo and workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             for rec in pool.map(_generate_clip, todo, chunksize=1):
                 records[int(rec.id.split("-")[1])] = rec
                 finished += 1
@@ -132,9 +131,8 @@ def _clip_id(cfg: CorpusConfig, i: int) -> str:
 
 def _generate_clip(job: tuple[Path, CorpusConfig, int, str]) -> ClipRecord:
     from harness.corpus.arrangement import arrange
-    from harness.corpus.finishing import master_to_target
+    from harness.corpus.finished import finish_mix
     from harness.corpus.synth import STYLES
-    from harness.metrics import integrated_loudness_lufs
 
     folder, cfg, i, split = job
     clip_id = _clip_id(cfg, i)
@@ -142,18 +140,16 @@ def _generate_clip(job: tuple[Path, CorpusConfig, int, str]) -> ClipRecord:
     seed = clip_seed(cfg.seed, i)
     sr = cfg.sample_rate
     arrangement = arrange(seed, STYLES[genre], cfg.clip_seconds, sr)
-    raw = arrangement.mix * 10 ** ((RAW_LUFS - integrated_loudness_lufs(arrangement.mix, sr)) / 20)
-    raw = raw.astype(np.float32).astype(np.float64)  # what is stored is what the oracle will see
-    done = master_to_target(raw, sr, target_lufs=cfg.target_lufs, ceiling_dbtp=cfg.ceiling_dbtp)
-    target = done.audio.astype(np.float32)
-    write_wav(folder / "raw" / f"{clip_id}.wav", raw.astype(np.float32), sr)
+    clip, lufs, tp = finish_mix(clip_id, arrangement.mix, sr, genre=genre, target_lufs=cfg.target_lufs,
+                                ceiling_dbtp=cfg.ceiling_dbtp)
+    target = clip.target.astype(np.float32)
+    write_wav(folder / "raw" / f"{clip_id}.wav", clip.raw.astype(np.float32), sr)
     write_wav(folder / "clips" / f"{clip_id}.wav", target, sr)
     rec = ClipRecord(
         id=clip_id, source="generated", origin=f"seed={seed} genre={genre}", genre=genre,
         offset_s=0.0, duration_s=target.shape[1] / sr, sample_rate=sr, split=split,
         sha256=audio_sha256(target), target_file=f"clips/{clip_id}.wav", raw_file=f"raw/{clip_id}.wav",
-        layers=tuple(arrangement.layers), lufs=round(done.lufs, 4), true_peak_dbtp=round(done.true_peak_dbtp, 4),
-        finish={"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db, "target_lufs": cfg.target_lufs, "ceiling_dbtp": cfg.ceiling_dbtp},
+        layers=tuple(arrangement.layers), lufs=round(lufs, 4), true_peak_dbtp=round(tp, 4), finish=clip.finish,
     )
     write_json_atomic(folder / "records" / f"{clip_id}.json", asdict(rec))
     return rec

@@ -5,17 +5,15 @@ Aim (harness issue): ≥ 100× real time on the 2-core dev machine.
 Run: .venv/bin/python -m pytest tests/benchmarks/test_bench_scoring.py --benchmark-enable
 """
 
-import numpy as np
 import pytest
 
 from harness.candidates import get_candidate
-from harness.corpus.finishing import master_to_target
+from harness.corpus.finished import finish_mix
 from harness.corpus.synth import STYLES, render_arrangement
-from harness.metrics import integrated_loudness_lufs
 from harness.runner import input_distances, prepare_against, score_output
 from harness.suites import load_suite
 from harness.tasks import get_task
-from harness.tasks.base import SourceClip, resolve_params, task_rng
+from harness.tasks.base import resolve_params, task_rng
 
 SR = 48000
 SECONDS = 10.0
@@ -27,14 +25,8 @@ def examples():
     suite = load_suite("release")
     for task in ("eq", "compressor", "mastering"):
         mod = get_task(task)
-        clips = []
-        for i, genre in enumerate(["pop", "rock"]):
-            mix = render_arrangement(300 + i, STYLES[genre], SECONDS, SR)
-            raw = mix * 10 ** ((-20 - integrated_loudness_lufs(mix, SR)) / 20)
-            done = master_to_target(raw, SR)
-            clips.append(SourceClip(id=f"b{i}", sample_rate=SR, target=done.audio, raw=raw, genre=genre,
-                                    finish={"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db,
-                                            "target_lufs": -14.0, "ceiling_dbtp": -1.0}))
+        clips = [finish_mix(f"b{i}", render_arrangement(300 + i, STYLES[g], SECONDS, SR), SR, genre=g)[0]
+                 for i, g in enumerate(["pop", "rock"])]
         params = resolve_params(mod.DEFAULTS, {}, task)
         ex = mod.make_example(clips[0], params, task_rng(task, "b0", 0), partner=clips[1])
         out[task] = (ex, suite.tasks[task].metrics)
