@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from harness.atomic import write_bytes_atomic
+
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
 MAX_CHANNELS = 2
@@ -138,18 +140,7 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, su
     fmt = struct.pack("<HHIIHH", fmt_tag, channels, sample_rate, sample_rate * channels * width, channels * width,
                       width * 8)
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return p
+    return write_bytes_atomic(path, b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
 def find_audio_files(root: str | os.PathLike) -> list[Path]:

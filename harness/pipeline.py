@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from harness.candidates import get_candidate, model_candidates
 from harness.corpus.build import build_corpus
-from harness.corpus.manifest import write_json_atomic
+from harness.atomic import write_json_atomic
 from harness.report import aggregate_rows, build_report
 from harness.runner import run_suite
 from harness.scorecard import print_scorecards, wide_console

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.features import FEATURES, feature_size
+from harness.controller_inputs import FEATURES, feature_size
 from harness.tasks import get_task
 from trainers.common.export import export_controller
 from trainers.common.quantize import quantize_int8

@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 from harness.candidates.base import Prediction, Unavailable
 from harness.candidates.bypass import Bypass
-from harness.candidates.features import EqFitter, curve, vocal_presence
+from harness.candidates.eq_fit import EqFitter
+from harness.candidates.safe_meters import curve
+from harness.candidates.vocal_detector import vocal_presence
 from harness.candidates.match import Match, TargetCurve, generic_curve_db, match_eq
 from harness.candidates.oracle import Oracle
 from harness.candidates.rules import PRESETS, Rules, compressor_rules, eq_rules
@@ -29,7 +31,8 @@ from harness.corpus.synth import STYLES, render_arrangement
 from harness.dsp import EQ, Compressor, HighShelf, LowShelf, MasteringChain, Peak
 from harness.metrics import integrated_loudness_lufs, mrstft_distance, tonal_balance_error_db, true_peak_dbtp
 from harness.tasks import get_task
-from harness.tasks.base import Query, SourceClip, resolve_params, task_rng
+from harness.source_clip import SourceClip
+from harness.tasks.base import Query, resolve_params, task_rng
 
 SR = 48000
 CASES = [("eq", None), ("compressor", None), ("mastering", "reference_free"), ("mastering", "reference_based")]
@@ -303,7 +306,7 @@ GENRES = ["pop", "rock", "electronic", "hiphop", "ambient", "acoustic"]
 
 
 def _clips(seed0: int, n: int, seconds: float) -> list[SourceClip]:
-    from harness.corpus.finished import finish_mix
+    from harness.finishing import finish_mix
 
     genres = [GENRES[i % len(GENRES)] for i in range(n)]
     return [finish_mix(f"q{seed0}_{i}", render_arrangement(seed0 + i, STYLES[g], seconds, SR), SR, genre=g)[0]

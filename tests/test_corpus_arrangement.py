@@ -1,4 +1,4 @@
-"""Realistic arrangements (harness/corpus/arrangement.py, midi.py, recorded.py).
+"""Realistic arrangements (harness/corpus/arrangement.py, midi.py, samples_and_voices.py).
 
 Short clips at 22.05 kHz keep the file fast; the optional sources (music21, fluidsynth + GM
 soundfont, sonic-pi-samples, espeak-ng) are exercised when installed
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.corpus import arrangement, midi, recorded
+from harness.corpus import arrangement, midi, samples_and_voices
 from harness.corpus.arrangement import Arrangement, arrange, available_sources
 from harness.corpus.synth import STYLES
 
@@ -18,8 +18,8 @@ SR = 22050
 SECONDS = 2.5
 GENRES = tuple(STYLES)
 HAVE_MIDI = midi.unavailable_reason() is None
-HAVE_SAMPLES = recorded.samples_unavailable_reason() is None
-HAVE_VOICE = recorded.voice_unavailable_reason() is None
+HAVE_SAMPLES = samples_and_voices.samples_unavailable_reason() is None
+HAVE_VOICE = samples_and_voices.voice_unavailable_reason() is None
 needs_midi = pytest.mark.skipif(not HAVE_MIDI, reason=f"{midi.unavailable_reason()}")
 needs_samples = pytest.mark.skipif(not HAVE_SAMPLES, reason="sonic-pi-samples not installed")
 
@@ -28,9 +28,9 @@ def _missing(monkeypatch, *, midi_off=False, samples_off=False, voice_off=False)
     if midi_off:
         monkeypatch.setattr(midi, "unavailable_reason", lambda: "fluidsynth not installed")
     if samples_off:
-        monkeypatch.setattr(recorded, "samples_unavailable_reason", lambda: "sonic-pi-samples not installed")
+        monkeypatch.setattr(samples_and_voices, "samples_unavailable_reason", lambda: "sonic-pi-samples not installed")
     if voice_off:
-        monkeypatch.setattr(recorded, "voice_unavailable_reason", lambda: "espeak-ng not installed")
+        monkeypatch.setattr(samples_and_voices, "voice_unavailable_reason", lambda: "espeak-ng not installed")
 
 
 def test_same_seed_is_byte_identical():
@@ -95,7 +95,7 @@ def test_an_unreadable_sample_falls_back_to_synth_drums(monkeypatch):
     def broken(name, sr):
         raise FileNotFoundError(name)
 
-    monkeypatch.setattr(recorded, "load_sample", broken)
+    monkeypatch.setattr(samples_and_voices, "load_sample", broken)
     arr = arrange(3, STYLES["rock"], SECONDS, SR)
     assert np.isfinite(arr.mix).all()
     assert not any(layer.startswith(("loop:", "hits:")) for layer in arr.layers)
@@ -183,9 +183,9 @@ def test_midi_plan_follows_the_genre(genre):
 @needs_samples
 def test_drum_loop_is_tiled_sample_exactly_at_the_requested_tempo():
     name = "loop_amen"
-    tempo = recorded.loop_bpm(name) * 1.05
-    out = recorded.drum_loop(name, tempo, 4 * SR, SR)
-    period = recorded.LOOPS[name].beats * 60 / tempo * SR
+    tempo = samples_and_voices.loop_bpm(name) * 1.05
+    out = samples_and_voices.drum_loop(name, tempo, 4 * SR, SR)
+    period = samples_and_voices.LOOPS[name].beats * 60 / tempo * SR
     p = int(round(period))
     assert np.allclose(out[:, p : p + 2000], out[:, :2000])
     assert np.abs(out[:, :2000]).max() > 0.05

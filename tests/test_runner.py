@@ -19,7 +19,7 @@ from harness.candidates import REGISTRY
 from harness.candidates.base import Candidate
 from harness.cli import main
 from harness.corpus.build import build_corpus
-from harness.corpus.finishing import master_to_target
+from harness.finishing import master_to_target
 from harness.corpus.synth import STYLES, render_arrangement
 from harness.store import Store
 from harness.suites import load_suite

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness.corpus.finished import finish_mix
+from harness.finishing import finish_mix
 from harness.corpus.synth import STYLES, render_arrangement
 from harness.metrics import integrated_loudness_lufs, mrstft_distance
 from harness.tasks import TASKS, get_task

@@ -17,7 +17,7 @@ EQ (task `eq`; also the EQ stage of `mastering`)
   taken to be the song, not a fault; at most 6 dB of correction per band). Measured on the
   synthetic corpus: 1 spread makes most clips worse than bypass (songs differ more than the
   damage does), 2 breaks even, 3 does nothing — see docs/baselines.md.
-  Fit: `features.EqFitter` — the 6 bands' band-averaged dB responses against -d', ridge-regularised
+  Fit: `eq_fit.EqFitter` — the 6 bands' band-averaged dB responses against -d', ridge-regularised
   least squares (gains, linear), peaks placed greedily at the largest residual, then 3
   Levenberg-Marquardt (damped Gauss-Newton) steps over gains, frequencies and Qs; gains under
   0.3 dB zeroed; everything clipped to the renderer's ranges.
@@ -52,16 +52,9 @@ from typing import Sequence
 import numpy as np
 
 from harness.candidates.base import Candidate, Prediction
-from harness.candidates.features import (
-    Curve,
-    EqFitter,
-    clip_processor,
-    crest_db,
-    curve,
-    finite_audio,
-    loudness_db,
-    to_loudness,
-)
+from harness.candidates.eq_fit import EqFitter
+from harness.candidates.loudness_targeting import MAKEUP_RANGE_DB, to_loudness
+from harness.candidates.safe_meters import Curve, crest_db, curve, finite_audio, loudness_db
 from harness.dsp import EQ, Compressor, MasteringChain, TruePeakLimiter
 from harness.tasks.base import Example, Query
 
@@ -162,7 +155,7 @@ def match_compressor(audio: np.ndarray, reference: np.ndarray | None, sr: float)
     crest_ref, dens_ref = crest_db(ref, sr), density_db(ref, sr)
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if crest_ref is None or peak <= 0.0:
-        return clip_processor(Compressor(threshold_db=0.0, ratio=1.0))
+        return (Compressor(threshold_db=0.0, ratio=1.0))
     peak_db = 20.0 * math.log10(peak)
     best: tuple[float, Compressor] | None = None
     base_crest, base_dens = crest_db(x, sr), density_db(x, sr)
@@ -172,7 +165,7 @@ def match_compressor(audio: np.ndarray, reference: np.ndarray | None, sr: float)
     steps = int(COMP_THRESHOLD_SPAN_DB / COMP_THRESHOLD_STEP_DB) + 1
     for ratio in COMP_RATIOS:
         for k in range(steps):
-            t = float(np.clip(peak_db - k * COMP_THRESHOLD_STEP_DB, -60.0, 0.0))
+            t = Compressor.spec("threshold_db").clip(peak_db - k * COMP_THRESHOLD_STEP_DB)
             comp = Compressor(threshold_db=t, ratio=ratio, **COMP_FIXED)
             y = comp.render(x, sr)
             c, dn = crest_db(y, sr), density_db(y, sr)
@@ -185,8 +178,8 @@ def match_compressor(audio: np.ndarray, reference: np.ndarray | None, sr: float)
     ref_level, out_level = loudness_db(ref, sr), loudness_db(chosen.render(x, sr), sr)
     makeup = ref_level - out_level if ref_level is not None and out_level is not None else 0.0
     params = chosen.to_dict()
-    params["makeup_db"] = float(np.clip(makeup, -12.0, 24.0))
-    return clip_processor(Compressor.from_dict(params))
+    params["makeup_db"] = Compressor.spec("makeup_db").clip(makeup)
+    return Compressor.from_dict(params).clipped()
 
 
 # -- mastering --------------------------------------------------------------------------------
@@ -197,24 +190,24 @@ REF_THRESHOLD_OFFSETS_DB = (12.0, 8.0, 4.0, 0.0, -4.0, -8.0)
 
 
 def _chain(eq: EQ, threshold_db: float, makeup_db: float, ceiling_dbtp: float) -> MasteringChain:
-    return clip_processor(MasteringChain(
+    return (MasteringChain(
         eq=eq,
-        compressor=Compressor(threshold_db=float(np.clip(threshold_db, -60.0, 0.0)),
-                              makeup_db=float(np.clip(makeup_db, -12.0, 24.0)), **GLUE_SETTINGS),
-        limiter=TruePeakLimiter(ceiling_dbtp=float(np.clip(ceiling_dbtp, -20.0, 0.0))),
-    ))
+        compressor=Compressor(threshold_db=Compressor.spec("threshold_db").clip(threshold_db),
+                              makeup_db=Compressor.spec("makeup_db").clip(makeup_db), **GLUE_SETTINGS),
+        limiter=TruePeakLimiter(ceiling_dbtp=TruePeakLimiter.spec("ceiling_dbtp").clip(ceiling_dbtp)),
+    )).clipped()
 
 
 def _finish(x: np.ndarray, sr: float, eq: EQ, threshold_db: float, target_lufs: float, ceiling_dbtp: float,
             refinements: int = 6) -> MasteringChain:
     pre = eq.render(x, sr)
-    comp = Compressor(threshold_db=float(np.clip(threshold_db, -60.0, 0.0)), makeup_db=0.0, **GLUE_SETTINGS).render(pre, sr)
+    comp = Compressor(threshold_db=Compressor.spec("threshold_db").clip(threshold_db), makeup_db=0.0, **GLUE_SETTINGS).render(pre, sr)
     level = loudness_db(comp, sr)
     if level is None:
         return _chain(eq, threshold_db, 0.0, ceiling_dbtp)
-    limiter = TruePeakLimiter(ceiling_dbtp=float(np.clip(ceiling_dbtp, -20.0, 0.0)))
+    limiter = TruePeakLimiter(ceiling_dbtp=TruePeakLimiter.spec("ceiling_dbtp").clip(ceiling_dbtp))
     gain = to_loudness(lambda g: limiter.render(comp * 10 ** (g / 20), sr), sr, target_lufs, target_lufs - level,
-                       (-12.0, 24.0), refinements=refinements)
+                       MAKEUP_RANGE_DB, refinements=refinements)
     return _chain(eq, threshold_db, gain, ceiling_dbtp)
 
 

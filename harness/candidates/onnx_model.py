@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.candidates.base import Candidate, Prediction
-from harness.features import FEATURES, query_features
+from harness.controller_inputs import FEATURES, query_features
 from harness.models import Release
 from harness.onnx_session import make_session
 from harness.tasks import get_task

@@ -18,7 +18,7 @@ EQ (task `eq`; the EQ stage is flat in mastering, see below)
   E3 vocal   — plan: ``if (vocal) { eq.boost(3000, 2.5); // Presence  eq.cut(350, -3); // Muddiness }``.
      Peak +2.5 dB at 3 kHz and peak -3 dB at 350 Hz, both Q 1.0 (the plan gives no Q; 1.0, about
      1.4 octaves, is the renderer's default and a common broad-bell default). DAWG applies this to
-     a track it knows is a vocal; here the input is a mix, so `features.vocal_presence` decides:
+     a track it knows is a vocal; here the input is a mix, so `vocal_detector.vocal_presence` decides:
      >= 50 % of the power in 300-3400 Hz and a median voicing (autocorrelation) peak >= 0.7 over
      the loudest 40 ms frames of that band.
   E4 boom    — default (one of the plan's "... 18 more rules" kind, numbers ours): when the
@@ -57,18 +57,9 @@ from __future__ import annotations
 import numpy as np
 
 from harness.candidates.base import Candidate, Prediction
-from harness.candidates.features import (
-    band_level_db,
-    centroid_hz,
-    clip_processor,
-    crest_db,
-    curve,
-    finite_audio,
-    flat_mastering,
-    loudness_db,
-    to_loudness,
-    vocal_presence,
-)
+from harness.candidates.loudness_targeting import MAKEUP_RANGE_DB, flat_mastering, to_loudness
+from harness.candidates.safe_meters import band_level_db, centroid_hz, crest_db, curve, finite_audio, loudness_db
+from harness.candidates.vocal_detector import vocal_presence
 from harness.dsp import EQ, Compressor, HighShelf, LowShelf, Peak
 from harness.tasks.base import Query
 
@@ -111,7 +102,7 @@ def eq_rules(audio: np.ndarray, sr: float) -> tuple[EQ, list[str]]:
         if low is not None and mid is not None and low - mid > BOOM_MARGIN_DB:
             bands["low_shelf"] = LowShelf(*BOOM_SHELF)
             fired.append("boom")
-    return clip_processor(EQ(**bands)), fired
+    return (EQ(**bands)), fired
 
 
 def compressor_rules(audio: np.ndarray, reference: np.ndarray | None, sr: float) -> tuple[Compressor, str]:
@@ -128,8 +119,8 @@ def compressor_rules(audio: np.ndarray, reference: np.ndarray | None, sr: float)
     if ref_level is not None and out_level is not None:
         makeup = ref_level - out_level
     params = preset.to_dict()
-    params["makeup_db"] = float(np.clip(makeup, -12.0, 24.0))
-    return clip_processor(Compressor.from_dict(params)), name
+    params["makeup_db"] = Compressor.spec("makeup_db").clip(makeup)
+    return Compressor.from_dict(params).clipped(), name
 
 
 def mastering_rules(audio: np.ndarray, sr: float, target_lufs: float, ceiling_dbtp: float):
@@ -137,7 +128,7 @@ def mastering_rules(audio: np.ndarray, sr: float, target_lufs: float, ceiling_db
     if level is None:
         return flat_mastering(0.0, ceiling_dbtp)
     gain = to_loudness(lambda g: flat_mastering(g, ceiling_dbtp).render(audio, sr), sr, target_lufs,
-                       target_lufs - level, (-12.0, 24.0))
+                       target_lufs - level, MAKEUP_RANGE_DB)
     return flat_mastering(gain, ceiling_dbtp)
 
 

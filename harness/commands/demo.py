@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.store import Store
     from rich.markup import escape
 
-    from harness.corpus.manifest import write_json_atomic
+    from harness.atomic import write_json_atomic
     from harness.paths import subdir
     from harness.suites import load_suite
 

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.corpus.manifest import write_text_atomic
+    from harness.atomic import write_text_atomic
     from harness.errors import UserError
     from harness.gate import Gated, evaluate, gated_release, junit_xml, markdown_summary
     from harness.models import discover_releases, find_release, models_dir, newest_per_task

@@ -3,8 +3,8 @@
 `arrange(seed, style, seconds, sr)` combines, per genre and varied by seed:
 
 * MIDI parts of a real composition (midi.py: music21 corpus → FluidSynth GM soundfont),
-* recorded drums (recorded.py: Sonic Pi CC0 loops at their own tempo, or sequenced one-shots),
-* an espeak-ng voice speaking seeded lyric lines on bar lines, recorded textures,
+* sampled drums (samples_and_voices.py: Sonic Pi CC0 loops at their own tempo, or sequenced one-shots),
+* an espeak-ng voice speaking seeded lyric lines on bar lines, sampled textures,
 * procedural parts from synth.py wherever a source is missing (named in `layers`, with why).
 
 Mixing: stems are RMS-normalised, then set by per-genre role levels (± seeded balance), panned,
@@ -13,7 +13,7 @@ long-term average spectrum of finished music for the genre: a pink-ish 1/3-octav
 gentle fall above ~2 kHz, more low end for electronic/hip-hop, less for acoustic/ambient, plus a
 seeded deviation of a few dB (real songs spread ~5 dB). The shaping is a partial (70 %) zero-phase
 correction in the frequency domain, done in the same FFT pass as the reverb, so it is cheap.
-The mix is not mastered (harness.corpus.finishing does that); it sits near -20 dBFS RMS.
+The mix is not mastered (harness.finishing does that); it sits near -20 dBFS RMS.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import scipy.fft as sfft
 from scipy import signal
 
-from harness.corpus import midi, recorded, synth
+from harness.corpus import midi, samples_and_voices, synth
 from harness.corpus.synth import MAJOR, MINOR, PROGRESSIONS, STYLES, Style
 
 GENRES = ("pop", "rock", "electronic", "hiphop", "ambient", "acoustic")
@@ -97,17 +97,17 @@ def available_sources() -> dict[str, bool | str]:
     out["fluidsynth"] = midi.fluidsynth_version() if lib_ok else False
     sf2 = midi.soundfont_path()
     out["soundfont"] = str(sf2) if sf2 else False
-    root = recorded.samples_dir()
+    root = samples_and_voices.samples_dir()
     out["sonic_pi_samples"] = str(root) if root else False
-    out["espeak_ng"] = recorded.espeak_binary() or False
+    out["espeak_ng"] = samples_and_voices.espeak_binary() or False
     out["midi_layers"] = midi.unavailable_reason() is None
-    out["recorded_layers"] = recorded.samples_unavailable_reason() is None
-    out["voice_layers"] = recorded.voice_unavailable_reason() is None
+    out["recorded_layers"] = samples_and_voices.samples_unavailable_reason() is None
+    out["voice_layers"] = samples_and_voices.voice_unavailable_reason() is None
     return out
 
 
 def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
-    """A seeded, genre-styled stereo arrangement of real and recorded parts, (2, n) float64."""
+    """A seeded, genre-styled stereo arrangement of real and sampled parts, (2, n) float64."""
     genre = style.name if style.name in GENRES else "pop"
     base = STYLES.get(style.name, style)
     scale = {  # a custom Style moves levels relative to the built-in of the same name
@@ -124,8 +124,8 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
         stems.setdefault(role, []).append((audio, gain))
 
     midi_reason = midi.unavailable_reason()
-    samples_reason = recorded.samples_unavailable_reason()
-    voice_reason = recorded.voice_unavailable_reason()
+    samples_reason = samples_and_voices.samples_unavailable_reason()
+    voice_reason = samples_and_voices.voice_unavailable_reason()
 
     # --- drums first: a loop's own tempo sets the arrangement's tempo -------------------------
     tempo = float(rng.uniform(*style.tempo_bpm))
@@ -135,12 +135,12 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
         if samples_reason is None:
             mode = str(rng.choice(["loop", "kit", "both"], p=DRUM_MODE[genre]))
             drum_plan = mode
-            loops = [name for name in recorded.GENRE_LOOPS[genre] if name in recorded.sample_names()]
+            loops = [name for name in samples_and_voices.GENRE_LOOPS[genre] if name in samples_and_voices.sample_names()]
             if mode in ("loop", "both") and not loops:
                 mode = drum_plan = "kit"
             if mode in ("loop", "both"):
                 loop_name = str(rng.choice(loops))
-                native = recorded.loop_bpm(loop_name)
+                native = samples_and_voices.loop_bpm(loop_name)
                 lo, hi = style.tempo_bpm
                 factor = min((0.5, 1.0, 2.0), key=lambda f: abs(np.log(native * f / np.sqrt(lo * hi))))
                 ratio = float(np.clip(rng.uniform(lo, hi) / (native * factor), 0.92, 1.08))
@@ -189,12 +189,12 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
             try:
                 if isinstance(drum_plan, tuple):
                     _, loop_name, factor = drum_plan
-                    loop = recorded.drum_loop(loop_name, tempo / factor, n, sr)
-                    role_gain = 1.0 if recorded.LOOPS[loop_name].role == "drums" or mode == "loop" else 0.6
+                    loop = samples_and_voices.drum_loop(loop_name, tempo / factor, n, sr)
+                    role_gain = 1.0 if samples_and_voices.LOOPS[loop_name].role == "drums" or mode == "loop" else 0.6
                     add("drums", loop, role_gain)
                     layers.append(f"loop:{loop_name}@{tempo / factor:.1f}bpm")
                 if mode in ("kit", "both"):
-                    kit, desc = recorded.drum_kit(rng, genre, tempo, n, sr, swing=style.swing)
+                    kit, desc = samples_and_voices.drum_kit(rng, genre, tempo, n, sr, swing=style.swing)
                     add("drums", kit, 1.0 if mode == "kit" else 0.8)
                     layers.append(desc)
             except (OSError, RuntimeError, ValueError) as exc:  # a sample missing from this version
@@ -210,7 +210,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
     if style.voice > 0 and rng.random() < min(0.9, style.voice * 1.2):
         if voice_reason is None:
             try:
-                voice, desc = recorded.voice_part(rng, tempo, n, sr, density=0.4 + 0.5 * style.voice)
+                voice, desc = samples_and_voices.voice_part(rng, tempo, n, sr, density=0.4 + 0.5 * style.voice)
                 add("voice", _pan(voice, float(rng.uniform(-0.1, 0.1))), VOICE_GAIN.get(genre, 1.0))
                 layers.append(desc)
             except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
@@ -224,7 +224,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
     # --- texture ---------------------------------------------------------------------------------
     if samples_reason is None and rng.random() < TEXTURE_PROB[genre]:
         try:
-            tex = recorded.texture(rng, genre, n, sr)
+            tex = samples_and_voices.texture(rng, genre, n, sr)
         except (OSError, RuntimeError, ValueError):  # an unreadable sample: no texture
             tex = None
         if tex is not None:

@@ -17,7 +17,8 @@ from typing import Callable
 import numpy as np
 
 from harness.audio import write_wav
-from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, audio_sha256, write_json_atomic
+from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, audio_sha256
+from harness.atomic import write_json_atomic
 from harness.parallel import process_pool
 from harness.paths import subdir
 from harness.suites import CorpusConfig, Suite
@@ -131,7 +132,7 @@ def _clip_id(cfg: CorpusConfig, i: int) -> str:
 
 def _generate_clip(job: tuple[Path, CorpusConfig, int, str]) -> ClipRecord:
     from harness.corpus.arrangement import arrange
-    from harness.corpus.finished import finish_mix
+    from harness.finishing import finish_mix
     from harness.corpus.synth import STYLES
 
     folder, cfg, i, split = job

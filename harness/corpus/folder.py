@@ -18,7 +18,8 @@ import numpy as np
 
 from harness.audio import AudioError, find_audio_files, read_audio, write_wav
 from harness.corpus.build import Progress, assign_splits
-from harness.corpus.manifest import ClipRecord, Manifest, audio_sha256, write_json_atomic
+from harness.corpus.manifest import ClipRecord, Manifest, audio_sha256
+from harness.atomic import write_json_atomic
 from harness.errors import UserError
 from harness.paths import subdir
 from harness.suites import CorpusConfig

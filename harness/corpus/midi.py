@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.atomic import write_text_atomic
 from harness.paths import subdir
 
 SOUNDFONT_CANDIDATES = (
@@ -219,7 +220,7 @@ def corpus_index() -> list[dict]:
             continue
         rows.append({"path": source, "group": group, "parts": parts, "metre": md.timeSignatureFirst or "4/4"})
     rows.sort(key=lambda r: r["path"])
-    _atomic_write(path, json.dumps(rows))
+    write_text_atomic(path, json.dumps(rows))
     return rows
 
 
@@ -233,7 +234,7 @@ def load_piece(key: str) -> Piece | None:
     else:
         data = _parse(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, json.dumps(data))
+        write_text_atomic(path, json.dumps(data))
     if data is None:
         return None
     return Piece(
@@ -304,12 +305,6 @@ def _part_notes(part) -> list[tuple[float, float, int]]:
             if kind == "start":
                 open_ties[key] = len(notes) - 1
     return notes
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def piece_pool(genre: str, groove: bool, size: int | None = None) -> list[str]:

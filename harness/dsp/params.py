@@ -139,6 +139,20 @@ class Processor:
         return {s.name: s.default for s in cls.SPECS}
 
     @classmethod
+    def spec(cls, name: str) -> ParamSpec:
+        """The spec of one (flat) parameter: the one home of its range, so callers never copy it."""
+        for s in cls.SPECS:
+            if s.name == name:
+                return s
+        raise KeyError(f"{cls.__name__} has no parameter {name!r} (known: {', '.join(cls.names())})")
+
+    def clipped(self: P) -> P:
+        """The same processor with every parameter clipped into its range (NaN -> the default)."""
+        flat = self.to_dict()
+        return type(self).from_dict({s.name: s.default if not math.isfinite(flat[s.name]) else s.clip(flat[s.name])
+                                     for s in self.SPECS})
+
+    @classmethod
     def from_dict(cls: type[P], params: Mapping[str, Any]) -> P:
         """Build from a complete flat dict; unknown, missing or out-of-range values raise ValueError."""
         check_keys(cls.__name__, cls.names(), params)

@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.candidates.onnx_model import OnnxController
 from harness.environment import fingerprint, gpu_name
-from harness.features import query_features
+from harness.controller_inputs import query_features
 from harness.latency.loadgen import Settings, run_offline, run_single_stream
 from harness.latency.projection import project
 from harness.latency.targets import HardwareTarget

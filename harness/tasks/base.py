@@ -14,20 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+
 from harness.tasks import distributions
-
-
-@dataclass(frozen=True)
-class SourceClip:
-    """A corpus clip as tasks use it. `raw` is the unmastered mix at -20 LUFS where the source has one."""
-
-    id: str
-    sample_rate: int
-    target: np.ndarray
-    raw: np.ndarray | None = None
-    genre: str | None = None
-    source: str = "generated"
-    finish: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from harness.dsp import Compressor
-from harness.tasks.base import Example, Query, SourceClip, draw
+from harness.source_clip import SourceClip
+from harness.tasks.base import Example, Query, draw
 
 NAME = "compressor"
 RAW_LUFS = -20.0

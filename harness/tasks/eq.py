@@ -23,7 +23,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from harness.dsp import EQ, HighShelf, LowShelf, Peak
-from harness.tasks.base import Example, Query, SourceClip, draw
+from harness.source_clip import SourceClip
+from harness.tasks.base import Example, Query, draw
 
 NAME = "eq"
 PEAK_MOVES = ("mud", "harsh", "resonance")

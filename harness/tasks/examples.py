@@ -9,7 +9,8 @@ from harness.audio import read_audio
 from harness.corpus.manifest import ClipRecord, Manifest
 from harness.suites import Suite
 from harness.tasks import get_task
-from harness.tasks.base import Example, SourceClip, resolve_params, task_rng
+from harness.source_clip import SourceClip
+from harness.tasks.base import Example, resolve_params, task_rng
 
 
 def load_source_clip(manifest: Manifest, rec: ClipRecord) -> SourceClip:

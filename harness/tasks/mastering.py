@@ -21,9 +21,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from harness.corpus.finishing import GLUE, master_to_target
+from harness.finishing import GLUE, master_to_target
 from harness.dsp import EQ, Compressor, HighShelf, LowShelf, MasteringChain, Peak, TruePeakLimiter
-from harness.tasks.base import Example, Query, SourceClip, draw
+from harness.source_clip import SourceClip
+from harness.tasks.base import Example, Query, draw
 from harness.tasks.compressor import raw_of
 from harness.tasks.eq import inverse
 

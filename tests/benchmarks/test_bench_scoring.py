@@ -8,7 +8,7 @@ Run: .venv/bin/python -m pytest tests/benchmarks/test_bench_scoring.py --benchma
 import pytest
 
 from harness.candidates import get_candidate
-from harness.corpus.finished import finish_mix
+from harness.finishing import finish_mix
 from harness.corpus.synth import STYLES, render_arrangement
 from harness.runner import input_distances, prepare_against, score_output
 from harness.suites import load_suite

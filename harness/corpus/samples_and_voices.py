@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from harness.atomic import atomic_path
 from harness.paths import subdir
 
 SAMPLE_DIR_CANDIDATES = (
@@ -346,12 +347,11 @@ def espeak_phrase(text: str, voice: str, speed: int, pitch: int) -> tuple[np.nda
     key = hashlib.sha1(f"{text}|{voice}|{speed}|{pitch}|{_espeak_version()}".encode()).hexdigest()[:20]
     path = subdir("voices") / f"{key}.wav"
     if not path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.wav")
-        subprocess.run(
-            [exe, "-w", str(tmp), "-v", voice, "-s", str(speed), "-p", str(pitch), "-a", "120", text],
-            check=True, capture_output=True, timeout=30,
-        )
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".tmp.wav") as tmp:
+            subprocess.run(
+                [exe, "-w", str(tmp), "-v", voice, "-s", str(speed), "-p", str(pitch), "-a", "120", text],
+                check=True, capture_output=True, timeout=30,
+            )
     data, sr = sf.read(str(path), dtype="float64")
     if data.ndim > 1:
         data = data.mean(axis=1)

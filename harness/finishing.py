@@ -1,7 +1,10 @@
-"""Finish a mix as a "pro" reference: glue compression, then loudness and true-peak targets.
+"""The "pro" finishing recipe: glue compression, then gain and a true-peak limiter onto a loudness target.
 
-Gain and limiting interact (limiting lowers loudness), so the gain is refined from the measured
-result until the integrated loudness is within `tolerance_lu` of the target.
+The corpus finishes every generated mix with it (`finish_mix`), and the mastering task replays it
+for its target and oracle, so it lives here, outside both. Gain and limiting interact (limiting
+lowers loudness), so the gain is refined from the measured result until the integrated loudness is
+within `tolerance_lu` of the target. Stored clips are rounded through float32, because that is what
+the corpus stores: an oracle computed from a fresh clip then repairs exactly what later runs load.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 
 from harness.dsp import Compressor, TruePeakLimiter
 from harness.metrics import integrated_loudness_lufs, true_peak_dbtp
+from harness.source_clip import SourceClip
 
 
 # The glue compressor every "pro" clip went through; the mastering oracle replays it.
@@ -52,3 +56,16 @@ def master_to_target(
             break
         gain_db += target_lufs - lufs
     return Finished(audio=y, lufs=lufs, true_peak_dbtp=true_peak_dbtp(y, sr), pre_gain_db=pre_gain_db, gain_db=gain_db)
+
+
+def finish_mix(clip_id: str, mix: np.ndarray, sr: int, *, genre: str | None = None, target_lufs: float = -14.0,
+               ceiling_dbtp: float = -1.0) -> tuple[SourceClip, float, float]:
+    """(clip, measured LUFS, measured dBTP of the finished target)."""
+    raw = mix * 10 ** ((GLUE_LEVEL_LUFS - integrated_loudness_lufs(mix, sr)) / 20)
+    raw = raw.astype(np.float32).astype(np.float64)
+    done = master_to_target(raw, sr, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp)
+    finish = {"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db, "target_lufs": target_lufs,
+              "ceiling_dbtp": ceiling_dbtp}
+    target = done.audio.astype(np.float32).astype(np.float64)
+    clip = SourceClip(id=clip_id, sample_rate=sr, target=target, raw=raw, genre=genre, finish=finish)
+    return clip, done.lufs, done.true_peak_dbtp
