@@ -2,15 +2,19 @@
 
 `tonal-v1`: for the input (and the reference, where the task has one) the loudness-normalised
 1/3-octave tonal balance (ISO bands 31.5 Hz–16 kHz, dB minus their mean, /12) plus integrated
-loudness (/30), crest factor (/20), loudness range (/20) and PLR (/20); mastering adds the loudness
-target (/30), the ceiling (/10) and a has-reference flag. Unmeasurable values read 0 with a flag.
+loudness (/30), crest factor (/20), loudness range (/20) and PLR (/20); a task with a loudness target
+adds the target (/30) and the ceiling (/10), and one whose reference is optional a has-reference flag
+(mastering has both). Unmeasurable values read 0 with a flag. Which parts a task gets derives from
+its TaskSpec, so a new task needs no edit here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from harness.loudness_target import LoudnessTarget
 from harness.metrics import Unmeasurable, loudness_stats, tonal_balance_db
+from harness.tasks import get_task
 
 FEATURES = "tonal-v1"
 BAND_CENTRES_HZ = (31.5, 40, 50, 63, 80, 100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600,
@@ -40,16 +44,30 @@ def clip_features(audio: np.ndarray, sr: int) -> np.ndarray:
 
 
 def feature_size(task: str) -> int:
-    return {"eq": CLIP_FEATURES, "compressor": 2 * CLIP_FEATURES, "mastering": 2 * CLIP_FEATURES + 3}[task]
+    """Length of a task's controller input vector, derived from its TaskSpec (see `query_features`)."""
+    spec = get_task(task)
+    size = CLIP_FEATURES
+    if spec.takes_reference:
+        size += CLIP_FEATURES
+    if spec.loudness_target:
+        size += 2
+    if spec.reference_optional:
+        size += 1
+    return size
 
 
 def query_features(query) -> np.ndarray:
-    """(1, feature_size(task)) float32 for a harness Query."""
+    """(1, feature_size(task)) float32 for a harness Query, in this order: the input's clip features;
+    the reference's (zeros when absent) if the task takes one; the loudness target (/30) and ceiling
+    (/10) if the task has them; a has-reference flag if only some of its variants carry a reference."""
+    spec = get_task(query.task)
     parts = [clip_features(query.audio, query.sample_rate)]
-    if query.task in ("compressor", "mastering"):
+    if spec.takes_reference:
         ref = query.reference
         parts.append(clip_features(ref, query.sample_rate) if ref is not None else np.zeros(CLIP_FEATURES, np.float32))
-    if query.task == "mastering":
-        parts.append(np.array([(query.target_lufs or -14.0) / 30.0, (query.ceiling_dbtp or -1.0) / 10.0,
-                               float(query.reference is not None)], dtype=np.float32))
+    if spec.loudness_target:
+        target = LoudnessTarget.of(query)
+        parts.append(np.array([target.lufs / 30.0, target.ceiling_dbtp / 10.0], dtype=np.float32))
+    if spec.reference_optional:
+        parts.append(np.array([float(query.reference is not None)], dtype=np.float32))
     return np.concatenate(parts)[None, :].astype(np.float32)

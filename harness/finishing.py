@@ -15,6 +15,7 @@ import numpy as np
 
 from harness.dsp import Compressor, TruePeakLimiter
 from harness.metrics import integrated_loudness_lufs, true_peak_dbtp
+from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
 from harness.source_clip import SourceClip
 
 
@@ -36,8 +37,8 @@ def master_to_target(
     mix: np.ndarray,
     sr: int,
     *,
-    target_lufs: float = -14.0,
-    ceiling_dbtp: float = -1.0,
+    target_lufs: float = DEFAULT_TARGET_LUFS,
+    ceiling_dbtp: float = DEFAULT_CEILING_DBTP,
     glue: Compressor | None = None,
     tolerance_lu: float = 0.05,
     max_iterations: int = 6,
@@ -58,8 +59,8 @@ def master_to_target(
     return Finished(audio=y, lufs=lufs, true_peak_dbtp=true_peak_dbtp(y, sr), pre_gain_db=pre_gain_db, gain_db=gain_db)
 
 
-def finish_mix(clip_id: str, mix: np.ndarray, sr: int, *, genre: str | None = None, target_lufs: float = -14.0,
-               ceiling_dbtp: float = -1.0) -> tuple[SourceClip, float, float]:
+def finish_mix(clip_id: str, mix: np.ndarray, sr: int, *, genre: str | None = None, target_lufs: float = DEFAULT_TARGET_LUFS,
+               ceiling_dbtp: float = DEFAULT_CEILING_DBTP) -> tuple[SourceClip, float, float]:
     """(clip, measured LUFS, measured dBTP of the finished target)."""
     raw = mix * 10 ** ((GLUE_LEVEL_LUFS - integrated_loudness_lufs(mix, sr)) / 20)
     raw = raw.astype(np.float32).astype(np.float64)

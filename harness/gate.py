@@ -19,7 +19,7 @@ from harness.errors import UserError
 from harness.models import Release
 from harness.stats import paired_difference_ci, percentile_nearest_rank
 from harness.store import Store
-from harness.suites import Bar, Suite
+from harness.suite_schema import Bar, Suite
 
 
 @dataclass(frozen=True)

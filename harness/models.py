@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.paths import home
+from harness.registry import Registry
 
 PRECISIONS = ("fp32", "int8")
 
@@ -76,13 +77,13 @@ def discover_releases(root: Path | None = None) -> list[Release]:
 
 
 def find_release(name: str, root: Path | None = None) -> Release:
-    from harness.suites import did_you_mean
-
-    releases = discover_releases(root)
-    for r in releases:
-        if r.name == name:
-            return r
-    raise UserError(f"unknown model release {name!r}{did_you_mean(name, [r.name for r in releases]) if releases else ' (no releases in ' + str(root or models_dir()) + ')'}")
+    releases: Registry[Release] = Registry("model release")
+    for r in discover_releases(root):
+        if r.name not in releases:  # the same name under two tasks: the first (by task) wins
+            releases.register(r.name, r)
+    if not releases:
+        raise UserError(f"unknown model release {name!r} (no releases in {root or models_dir()})")
+    return releases.get(name)
 
 
 def newest_per_task(root: Path | None = None) -> dict[str, Release]:

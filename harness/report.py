@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.candidates import REGISTRY as CANDIDATES
+from harness.candidates import CANDIDATES
 from harness.corpus.manifest import Manifest
 from harness.environment import fingerprint
 from harness.metrics import get_metric
 from harness.stats import bootstrap_ci, paired_difference_ci, summarise
-from harness.suites import Suite
+from harness.suite_schema import Suite
 
 SCHEMA_VERSION = 1
 WORSE_TOLERANCE = 1e-6

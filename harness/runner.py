@@ -23,13 +23,12 @@ from harness.environment import fingerprint
 from harness.metrics import Unmeasurable, measure
 from harness.metrics.distances import distance_against
 from harness.parallel import process_pool
+from harness.progress import Progress
 from harness.store import Store
-from harness.suites import Suite
+from harness.suite_schema import Suite
 from harness.tasks.examples import build_example, example_keys, task_examples
 
 RUNNER_VERSION = 1
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -146,7 +145,7 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     for task in suite.tasks:
         # A fresh instance per task: what a candidate learns for one task must not leak into another.
         fresh = [get_candidate(name) for name in available]
-        fitted = [_fit(c, suite, manifest, task, outcome) for c in fresh if task in c.tasks]
+        fitted = [_fit(c, suite, manifest, task, outcome) for c in fresh if c.runs_task(task)]
         fitted = [c for c in fitted if c is not None]
         for index, variant in example_keys(suite, manifest, task):
             clip_id = manifest.split("test")[index].id

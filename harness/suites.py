@@ -1,23 +1,24 @@
 """Suites are data: TOML files under suites/ with `include = [...]` for shared defaults.
 
 `load_suite(name_or_path)` resolves includes (tables merge key by key, other values replace),
-validates the result into a typed `Suite`, and turns every unknown name into a UserError with a
-"did you mean" suggestion.
+validates the result into a typed `Suite` (schema: `harness.suite_schema`), and checks every name
+it uses against the registries (tasks, candidates, metrics, hardware targets, genres), each unknown
+name a one-line error with a "did you mean" suggestion. Nothing imports this module for a utility:
+the registries do not import suites back.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
 from harness.errors import UserError
-
-KNOWN_VARIANTS = ("reference_free", "reference_based")
+from harness.registry import Registry, UnknownName, did_you_mean
+from harness.suite_schema import Suite
 
 
 def suites_dir() -> Path:
@@ -27,98 +28,24 @@ def suites_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "suites"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CorpusConfig(_Strict):
-    source: Literal["generated", "folder"] = "generated"
-    sample_rate: int = Field(48_000, ge=8_000, le=192_000)
-    clip_seconds: float = Field(10.0, gt=0.5, le=120)
-    seed: int = 0
-    clips: int = Field(60, ge=1)
-    genres: list[str] = Field(default_factory=lambda: ["pop"])
-    split: dict[str, float] = Field(default_factory=lambda: {"train": 0.7, "validation": 0.15, "test": 0.15})
-    target_lufs: float = Field(-14.0, ge=-40, le=0)
-    ceiling_dbtp: float = Field(-1.0, ge=-12, le=0)
-
-    @field_validator("split")
-    @classmethod
-    def _split(cls, v: dict[str, float]) -> dict[str, float]:
-        if set(v) != {"train", "validation", "test"}:
-            raise ValueError(f"split needs exactly train, validation and test, got {sorted(v)}")
-        if any(f < 0 for f in v.values()) or abs(sum(v.values()) - 1) > 1e-9:
-            raise ValueError(f"split fractions must be ≥ 0 and sum to 1, got {v}")
-        return v
-
-
-class TaskConfig(_Strict):
-    description: str = ""
-    primary_metric: str
-    metrics: list[str]
-    degradation: dict[str, Any] = Field(default_factory=dict)
-    target_lufs: float | None = None
-    ceiling_dbtp: float | None = None
-    variants: list[str] = Field(default_factory=list)
-    output_meters: list[str] = Field(default_factory=list)  # meters on the output, stored as "output.<name>"
-
-    @model_validator(mode="after")
-    def _primary_is_measured(self) -> TaskConfig:
-        if self.primary_metric not in self.metrics:
-            raise ValueError(f"primary_metric {self.primary_metric!r} must be one of its metrics {self.metrics}")
-        return self
-
-
-class CandidatesConfig(_Strict):
-    names: list[str] = Field(default_factory=list)
-
-
-class HardwareConfig(_Strict):
-    targets: list[str] = Field(default_factory=lambda: ["cpu"])
-
-
-BarKind = Literal["absolute", "harm", "vs_best_baseline", "vs_previous", "latency", "int8_parity"]
-
-
-class Bar(_Strict):
-    """One pass bar of the release gate. Missing data always fails it (fail closed)."""
-
-    name: str
-    kind: BarKind
-    task: str | None = None  # None: every task of the gated release
-    metric: str | None = None  # default: the task's primary metric
-    statistic: Literal["median", "mean", "max", "p95"] = "median"
-    max: float | None = None
-    min: float | None = None
-    tolerance: float = 0.0  # vs_previous / int8_parity: allowed relative regression
-    hardware: str | None = None  # latency
-    scope: Literal["controller", "end_to_end"] = "end_to_end"
-    percentile: Literal["p50_ms", "p90_ms", "p95_ms", "p99_ms"] = "p95_ms"
-
-
-class Suite(_Strict):
-    name: str
-    path: str
-    description: str = ""
-    corpus: CorpusConfig = CorpusConfig()
-    tasks: dict[str, TaskConfig]
-    candidates: CandidatesConfig = CandidatesConfig()
-    hardware: HardwareConfig = HardwareConfig()
-    bars: list[Bar] = Field(default_factory=list)
+def suite_registry() -> Registry[Path]:
+    """The suites in `suites_dir()` by name (files starting with `_` are shared includes, not suites)."""
+    registry: Registry[Path] = Registry("suite", describe=lambda path: str(path))
+    for path in sorted(suites_dir().glob("*.toml")):
+        if not path.stem.startswith("_"):
+            registry.register(path.stem, path)
+    return registry
 
 
 def available_suites() -> list[str]:
-    return sorted(p.stem for p in suites_dir().glob("*.toml") if not p.stem.startswith("_"))
+    return sorted(suite_registry())
 
 
 def resolve_suite_path(name_or_path: str) -> Path:
     p = Path(name_or_path)
     if p.suffix == ".toml" and p.exists():
         return p
-    candidate = suites_dir() / f"{name_or_path}.toml"
-    if candidate.exists():
-        return candidate
-    raise UserError(f"unknown suite {name_or_path!r}{did_you_mean(name_or_path, available_suites())}")
+    return suite_registry().get(name_or_path)
 
 
 def load_suite(name_or_path: str) -> Suite:
@@ -133,12 +60,6 @@ def load_suite(name_or_path: str) -> Suite:
         raise UserError(f"{path}: {where}: {first['msg']}") from None
     _check_names(suite, path)
     return suite
-
-
-def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{hint} (known: {', '.join(sorted(choices))})"
 
 
 def _load_with_includes(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
@@ -168,39 +89,48 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_names(suite: Suite, path: Path) -> None:
-    from harness.corpus.synth import STYLES
-    from harness.metrics import REGISTRY
+    """Every name the suite uses must be registered; the first unknown one is the error."""
+    from harness.candidates import CANDIDATES
+    from harness.corpus.synth import GENRES
+    from harness.latency.targets import load_targets
+    from harness.metrics import REGISTRY as METRICS
     from harness.tasks import TASKS
     from harness.tasks.base import resolve_params
 
-    def check(kind: str, names: list[str], known: list[str] | tuple[str, ...]) -> None:
+    def check(registry: Registry[Any], names: list[str], where: str = "") -> None:
+        try:
+            registry.check(names, f"{path}{where}")
+        except UnknownName as exc:
+            raise UserError(str(exc)) from None
+
+    def check_in(kind: str, names: list[str], known: list[str], where: str) -> None:
         for name in names:
             if name not in known:
-                raise UserError(f"{path}: unknown {kind} {name!r}{did_you_mean(name, known)}")
+                raise UserError(f"{path}{where}: unknown {kind} {name!r}{did_you_mean(name, known)}")
 
-    check("genre", suite.corpus.genres, list(STYLES))
-    from harness.candidates import REGISTRY as CANDIDATES
-
-    check("candidate", [c for c in suite.candidates.names if not c.startswith(("model:", "vst3:"))], list(CANDIDATES))
-    check("task", list(suite.tasks), list(TASKS))
-    distances = [name for name, spec in REGISTRY.items() if spec.kind == "distance"]
-    meters = [name for name, spec in REGISTRY.items() if spec.kind == "meter"]
+    check(GENRES, suite.corpus.genres)
+    check(CANDIDATES, [c for c in suite.candidates.names if not c.startswith(("model:", "vst3:"))])
+    check(TASKS, list(suite.tasks))
+    distances = [spec.name for spec in METRICS.values() if spec.kind == "distance"]
+    meters = [spec.name for spec in METRICS.values() if spec.kind == "meter"]
     for task_name, task in suite.tasks.items():
-        check(f"metric in task {task_name!r}", task.metrics, distances)
-        check(f"output meter in task {task_name!r}", task.output_meters, meters)
-        check(f"variant in task {task_name!r}", task.variants, KNOWN_VARIANTS)
+        where = f": task {task_name!r}"
+        spec = TASKS[task_name]
+        check_in("distance metric", task.metrics, distances, where)
+        check_in("output meter", task.output_meters, meters, where)
+        check_in("variant", task.variants, spec.variant_names(), where)
         try:
-            resolve_params(TASKS[task_name].DEFAULTS, task.degradation, task_name)
+            resolve_params(spec.defaults, task.degradation, task_name)
         except ValueError as exc:
             raise UserError(f"{path}: {exc}") from None
-    from harness.latency.targets import load_targets
-
-    check("hardware target", suite.hardware.targets, list(load_targets()))
+    targets = load_targets()
+    check(targets, suite.hardware.targets)
     for bar in suite.bars:
+        where = f": bar {bar.name!r}"
         if bar.task is not None:
-            check(f"task in bar {bar.name!r}", [bar.task], list(suite.tasks))
+            check_in("task", [bar.task], list(suite.tasks), where)
         if bar.hardware is not None:
-            check(f"hardware in bar {bar.name!r}", [bar.hardware], list(load_targets()))
+            check(targets, [bar.hardware], where)
         if bar.metric is not None:
             outputs = [f"output.{m}" for t in suite.tasks.values() for m in t.output_meters]
-            check(f"metric in bar {bar.name!r}", [bar.metric], distances + outputs)
+            check_in("metric", [bar.metric], distances + outputs, where)

@@ -315,7 +315,7 @@ def _clips(seed0: int, n: int, seconds: float) -> list[SourceClip]:
 
 def _examples(clips, name, variant=None, seed=0):
     task = get_task(name)
-    params = resolve_params(task.DEFAULTS, {}, name)
+    params = resolve_params(task.defaults, {}, name)
     kw = {"variant": variant} if variant else {}
     return [task.make_example(c, params, task_rng(name, c.id, seed, variant), partner=clips[(i + 1) % len(clips)], **kw)
             for i, c in enumerate(clips)]

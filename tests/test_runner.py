@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from harness.audio import write_wav
-from harness.candidates import REGISTRY
+from harness.candidates import CANDIDATES
 from harness.candidates.base import Candidate
 from harness.cli import main
 from harness.corpus.build import build_corpus
@@ -64,8 +64,14 @@ class Broken(Candidate):
         raise RuntimeError("deliberately broken")
 
 
-def test_failing_candidate_and_corrupt_clip_are_recorded_and_the_rest_finishes(music, tmp_path, monkeypatch):
-    monkeypatch.setitem(REGISTRY, "broken", Broken)
+@pytest.fixture
+def broken_candidate():
+    with CANDIDATES.registered("broken", Broken):
+        yield Broken
+
+
+def test_failing_candidate_and_corrupt_clip_are_recorded_and_the_rest_finishes(music, tmp_path, monkeypatch,
+                                                                                broken_candidate):
     monkeypatch.setenv("DAWG_BENCH_HOME", str(tmp_path / "home"))  # this test corrupts its corpus cache
     suite = load_suite("smoke")
     manifest = build_corpus(suite, folder=music)

@@ -21,7 +21,7 @@ def clips():
 
 def _examples(clips, name, variant=None, seed=0, **extra):
     task = get_task(name)
-    params = resolve_params(task.DEFAULTS, {}, name)
+    params = resolve_params(task.defaults, {}, name)
     kw = dict(extra)
     if variant:
         kw["variant"] = variant
@@ -73,7 +73,7 @@ def test_mastering_at_another_loudness_target(clips):
 def test_eq_moves_stay_in_range_and_invert(clips):
     from harness.tasks.eq import inverse, sample_damage
 
-    params = resolve_params(TASKS["eq"].DEFAULTS, {}, "eq")
+    params = resolve_params(TASKS["eq"].defaults, {}, "eq")
     rng = np.random.default_rng(0)
     freqs = np.geomspace(20, 20000, 200)
     for _ in range(200):
@@ -85,8 +85,8 @@ def test_eq_moves_stay_in_range_and_invert(clips):
 
 def test_unknown_degradation_parameter_suggests():
     with pytest.raises(ValueError, match="did you mean 'tilt_db'"):
-        resolve_params(TASKS["eq"].DEFAULTS, {"tilt_dB": {"uniform": [1, 2]}}, "eq")
+        resolve_params(TASKS["eq"].defaults, {"tilt_dB": {"uniform": [1, 2]}}, "eq")
     with pytest.raises(ValueError, match="low ≤ high"):
-        resolve_params(TASKS["eq"].DEFAULTS, {"tilt_db": {"uniform": [3, 1]}}, "eq")
+        resolve_params(TASKS["eq"].defaults, {"tilt_db": {"uniform": [3, 1]}}, "eq")
     with pytest.raises(UserError, match="did you mean 'mastering'"):
         get_task("masterin")

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
 from harness.candidates.base import Candidate, Prediction, Unavailable
 from harness.candidates.bypass import Bypass
 from harness.candidates.match import Match
 from harness.candidates.matchering_peer import Matchering
 from harness.candidates.oracle import Oracle
 from harness.candidates.rules import Rules
+from harness.registry import Registry
 
-REGISTRY: dict[str, Callable[[], Candidate]] = {
-    Bypass.name: Bypass,
-    Oracle.name: Oracle,
-    Rules.name: Rules,
-    Match.name: Match,
-    Matchering.name: Matchering,
-}
+CANDIDATES: Registry[type[Candidate]] = Registry("candidate")
+for _cls in (Bypass, Oracle, Rules, Match, Matchering):
+    CANDIDATES.register(_cls.name, _cls)
 
 
 def get_candidate(name: str) -> Candidate:
     """A registered candidate by name, or `model:<release>@<fp32|int8>` from the model registry folder."""
-    from harness.errors import UserError
-    from harness.suites import did_you_mean
-
     if name.startswith("model:"):
         from harness.candidates.onnx_model import OnnxController
         from harness.models import find_release
@@ -38,10 +30,7 @@ def get_candidate(name: str) -> Candidate:
         from harness.candidates.vst3 import from_name
 
         return from_name(name)  # "vst3:/path/P.vst3?param=value&..." pins parameters
-    try:
-        return REGISTRY[name]()
-    except KeyError:
-        raise UserError(f"unknown candidate {name!r}{did_you_mean(name, list(REGISTRY))}") from None
+    return CANDIDATES.get(name)()
 
 
 def model_candidates() -> list[str]:
@@ -51,4 +40,4 @@ def model_candidates() -> list[str]:
     return [r.candidate_name(p) for r in discover_releases() for p in r.precisions]
 
 
-__all__ = ["Candidate", "Prediction", "Unavailable", "REGISTRY", "get_candidate", "model_candidates"]
+__all__ = ["Candidate", "Prediction", "Unavailable", "CANDIDATES", "get_candidate", "model_candidates"]

@@ -10,7 +10,7 @@ with no parameters, the processed audio itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Sequence
+from typing import Any, Callable, ClassVar, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -39,12 +39,16 @@ class Prediction:
 class Candidate:
     name: ClassVar[str] = ""
     kind: ClassVar[Kind] = "baseline"
-    tasks: ClassVar[Sequence[str]] = ("eq", "compressor", "mastering")
+    tasks: ClassVar[Sequence[str] | None] = None  # the tasks it runs; None = every registered task
     needs_ground_truth: ClassVar[bool] = False
     description: ClassVar[str] = ""
 
+    def runs_task(self, task: str) -> bool:
+        return self.tasks is None or task in self.tasks
+
     def supports(self, task: str, variant: str | None) -> bool:
-        return task in self.tasks
+        """Whether it scores this (task, variant); a peer may take only some variants."""
+        return self.runs_task(task)
 
     def check_available(self) -> None:
         """Raise Unavailable(reason) when an optional dependency is missing."""
@@ -58,3 +62,20 @@ class Candidate:
     def predict_example(self, example: Example) -> Prediction:
         """What the runner calls: only bounds that declare it receive the ground truth."""
         return self.predict(example.query)
+
+
+class PerTaskCandidate(Candidate):
+    """A candidate with one method per task it knows (rules, match): the tasks it runs are exactly
+    the keys of `predictors()`, so a newly registered task is skipped cleanly, never half-handled."""
+
+    def predictors(self) -> Mapping[str, Callable[[Query], Prediction]]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def runs_task(self, task: str) -> bool:
+        return task in self.predictors()
+
+    def predict(self, query: Query) -> Prediction:
+        handlers = self.predictors()
+        if query.task not in handlers:
+            raise ValueError(f"{self.name}: unsupported task {query.task!r} (runs: {', '.join(handlers)})")
+        return handlers[query.task](query)

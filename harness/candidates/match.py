@@ -47,15 +47,16 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from harness.candidates.base import Candidate, Prediction
+from harness.candidates.base import PerTaskCandidate, Prediction
 from harness.candidates.eq_fit import EqFitter
 from harness.candidates.loudness_targeting import MAKEUP_RANGE_DB, to_loudness
 from harness.candidates.safe_meters import Curve, crest_db, curve, finite_audio, loudness_db
 from harness.dsp import EQ, Compressor, MasteringChain, TruePeakLimiter
+from harness.loudness_target import LoudnessTarget
 from harness.tasks.base import Example, Query
 
 DEFAULT_SPREAD_DB = 3.0
@@ -214,8 +215,7 @@ def _finish(x: np.ndarray, sr: float, eq: EQ, threshold_db: float, target_lufs: 
 def match_mastering(query: Query, eq: EQ) -> MasteringChain:
     sr = query.sample_rate
     x = finite_audio(query.audio)
-    target = -14.0 if query.target_lufs is None else float(query.target_lufs)
-    ceiling = -1.0 if query.ceiling_dbtp is None else float(query.ceiling_dbtp)
+    target, ceiling = LoudnessTarget.of(query).lufs, LoudnessTarget.of(query).ceiling_dbtp
     level = loudness_db(eq.render(x, sr), sr)
     if level is None:
         return _chain(eq, 0.0, 0.0, ceiling)
@@ -233,7 +233,7 @@ def match_mastering(query: Query, eq: EQ) -> MasteringChain:
     return _finish(x, sr, eq, threshold, target, ceiling)
 
 
-class Match(Candidate):
+class Match(PerTaskCandidate):
     name = "match"
     kind = "baseline"
     description = "classic DSP matching: match EQ to the training/reference curve, crest-matched compressor, loudness-targeted limiter"
@@ -263,21 +263,24 @@ class Match(Candidate):
         g = generic_curve_db(centres)
         return TargetCurve(centres, g - g.mean(), np.full(len(centres), DEFAULT_SPREAD_DB), 0)
 
-    def predict(self, query: Query) -> Prediction:
+    def predictors(self) -> dict[str, Callable[[Query], Prediction]]:
+        return {"eq": self._eq, "compressor": self._compressor, "mastering": self._mastering}
+
+    def _eq(self, query: Query) -> Prediction:
+        return Prediction(params=match_eq(finite_audio(query.audio), query.sample_rate, self.target_curve("eq")))
+
+    def _compressor(self, query: Query) -> Prediction:
+        return Prediction(params=match_compressor(finite_audio(query.audio), query.reference, query.sample_rate))
+
+    def _mastering(self, query: Query) -> Prediction:
         sr = query.sample_rate
         x = finite_audio(query.audio)
-        if query.task == "eq":
-            return Prediction(params=match_eq(x, sr, self.target_curve("eq")))
-        if query.task == "compressor":
-            return Prediction(params=match_compressor(x, query.reference, sr))
-        if query.task == "mastering":
-            learned = self.target_curve("mastering")
-            if query.reference is not None and (ref := curve(query.reference, sr)) is not None:
-                spread = np.array([learned.spread_db[list(learned.centres_hz).index(f)] if f in learned.centres_hz
-                                   else DEFAULT_SPREAD_DB for f in ref.centres_hz])
-                target = TargetCurve(ref.centres_hz[ref.valid], ref.levels_db[ref.valid], spread[ref.valid], 1)
-                eq = match_eq(x, sr, target, spread_scale=math.sqrt(2.0))
-            else:
-                eq = match_eq(x, sr, learned)
-            return Prediction(params=match_mastering(query, eq))
-        raise ValueError(f"match: unsupported task {query.task!r}")
+        learned = self.target_curve("mastering")
+        if query.reference is not None and (ref := curve(query.reference, sr)) is not None:
+            spread = np.array([learned.spread_db[list(learned.centres_hz).index(f)] if f in learned.centres_hz
+                               else DEFAULT_SPREAD_DB for f in ref.centres_hz])
+            target = TargetCurve(ref.centres_hz[ref.valid], ref.levels_db[ref.valid], spread[ref.valid], 1)
+            eq = match_eq(x, sr, target, spread_scale=math.sqrt(2.0))
+        else:
+            eq = match_eq(x, sr, learned)
+        return Prediction(params=match_mastering(query, eq))

@@ -43,7 +43,7 @@ class OnnxController(Candidate):
 
     def predict(self, query: Query) -> Prediction:
         unit = np.clip(np.asarray(self.controller(query_features(query)), dtype=np.float64).reshape(-1), 0.0, 1.0)
-        processor = type(get_task(self.release.task).controlled())
+        processor = get_task(self.release.task).processor
         names = [s.name for s in processor.SPECS]
         if tuple(names) != self.release.params:
             raise ValueError(f"{self.release.folder}: parameter list does not match the {processor.__name__} spec")

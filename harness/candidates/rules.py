@@ -54,13 +54,16 @@ Degenerate input (silence, DC, < 0.4 s, NaN): meters that cannot measure leave t
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
-from harness.candidates.base import Candidate, Prediction
+from harness.candidates.base import PerTaskCandidate, Prediction
 from harness.candidates.loudness_targeting import MAKEUP_RANGE_DB, flat_mastering, to_loudness
 from harness.candidates.safe_meters import band_level_db, centroid_hz, crest_db, curve, finite_audio, loudness_db
 from harness.candidates.vocal_detector import vocal_presence
 from harness.dsp import EQ, Compressor, HighShelf, LowShelf, Peak
+from harness.loudness_target import LoudnessTarget
 from harness.tasks.base import Query
 
 BRIGHT_CENTROID_HZ = 3000.0  # plan
@@ -132,21 +135,22 @@ def mastering_rules(audio: np.ndarray, sr: float, target_lufs: float, ceiling_db
     return flat_mastering(gain, ceiling_dbtp)
 
 
-class Rules(Candidate):
+class Rules(PerTaskCandidate):
     name = "rules"
     kind = "baseline"
     description = "DAWG's current rule-based 'AI': centroid/vocal EQ rules, compressor presets, loudness normalisation"
 
-    def predict(self, query: Query) -> Prediction:
-        sr = query.sample_rate
-        audio = finite_audio(query.audio)
-        if query.task == "eq":
-            return Prediction(params=eq_rules(audio, sr)[0])
-        if query.task == "compressor":
-            ref = finite_audio(query.reference) if query.reference is not None else None
-            return Prediction(params=compressor_rules(audio, ref, sr)[0])
-        if query.task == "mastering":
-            target = -14.0 if query.target_lufs is None else float(query.target_lufs)
-            ceiling = -1.0 if query.ceiling_dbtp is None else float(query.ceiling_dbtp)
-            return Prediction(params=mastering_rules(audio, sr, target, ceiling))
-        raise ValueError(f"rules: unsupported task {query.task!r}")
+    def predictors(self) -> dict[str, Callable[[Query], Prediction]]:
+        return {"eq": self._eq, "compressor": self._compressor, "mastering": self._mastering}
+
+    def _eq(self, query: Query) -> Prediction:
+        return Prediction(params=eq_rules(finite_audio(query.audio), query.sample_rate)[0])
+
+    def _compressor(self, query: Query) -> Prediction:
+        ref = finite_audio(query.reference) if query.reference is not None else None
+        return Prediction(params=compressor_rules(finite_audio(query.audio), ref, query.sample_rate)[0])
+
+    def _mastering(self, query: Query) -> Prediction:
+        target = LoudnessTarget.of(query)
+        return Prediction(params=mastering_rules(finite_audio(query.audio), query.sample_rate, target.lufs,
+                                                 target.ceiling_dbtp))

@@ -65,8 +65,8 @@ class Vst3Peer(Candidate):
     description = "a VST3/AU plugin (or any pedalboard plugin) run through pedalboard; returns audio"
 
     def __init__(self, plugin: str | Path | Callable[..., np.ndarray], *, parameters: Mapping[str, Any] | None = None,
-                 tasks: Sequence[str] = ("eq", "compressor", "mastering"), label: str | None = None) -> None:
-        self.tasks = tuple(tasks)
+                 tasks: Sequence[str] | None = None, label: str | None = None) -> None:
+        self.tasks = tuple(tasks) if tasks is not None else None
         self.parameters = dict(parameters or {})
         if isinstance(plugin, (str, Path)):
             self.path: str | None = str(plugin)

@@ -1,5 +1,10 @@
-"""Subcommands. Adding one = one module with `register(subparsers)` plus one line here."""
+"""Subcommands. Adding one = one module with `HELP` and `register(subparsers)` plus one entry here."""
+
+from types import ModuleType
 
 from harness.commands import analyze, corpus, demo, gate, latency, run, suites
+from harness.registry import Registry
 
-COMMANDS = (demo, analyze, suites, corpus, run, latency, gate)
+COMMANDS: Registry[ModuleType] = Registry("command", describe=lambda module: module.HELP)
+for _module in (demo, analyze, suites, corpus, run, latency, gate):
+    COMMANDS.register(_module.__name__.rsplit(".", 1)[-1], _module)

@@ -12,21 +12,18 @@ import json
 import os
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from harness.audio import write_wav
-from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, audio_sha256
+from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, assign_splits, audio_sha256
 from harness.atomic import write_json_atomic
 from harness.parallel import process_pool
 from harness.paths import subdir
-from harness.suites import CorpusConfig, Suite
+from harness.progress import Progress
+from harness.suite_schema import CorpusConfig, Suite
 
 GENERATOR_VERSION = 1
-
-Progress = Callable[[int, int], None]
-
 
 def build_corpus(
     suite: Suite,
@@ -77,20 +74,6 @@ def cache_folder(recipe: dict) -> Path:
 
 def clip_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-
-
-def assign_splits(n: int, split: dict[str, float], seed: int) -> list[str]:
-    """Seeded shuffle, then contiguous train/validation/test blocks; every split gets ≥1 clip when n ≥ 3."""
-    counts = {s: int(round(split[s] * n)) for s in ("validation", "test")}
-    if n >= 3:
-        counts = {s: max(1, c) if split[s] > 0 else 0 for s, c in counts.items()}
-    counts["train"] = n - counts["validation"] - counts["test"]
-    order = np.random.default_rng([seed, 7]).permutation(n)
-    labels = ["train"] * counts["train"] + ["validation"] * counts["validation"] + ["test"] * counts["test"]
-    out = [""] * n
-    for rank, idx in enumerate(order):
-        out[idx] = labels[rank]
-    return out
 
 
 def _build_generated(suite_name: str, cfg: CorpusConfig, *, workers: int | None, progress: Progress | None) -> Manifest:
@@ -179,13 +162,4 @@ def _load_manifest(folder: Path) -> Manifest | None:
         return None  # damaged: rebuild (finished clips are reused through their records)
 
 
-def load_clip(manifest: Manifest, rec: ClipRecord, which: str = "target") -> np.ndarray:
-    from harness.audio import read_audio
-
-    rel = rec.target_file if which == "target" else rec.raw_file
-    if rel is None:
-        raise ValueError(f"clip {rec.id} has no {which} audio")
-    return read_audio(Path(manifest.folder) / rel).samples
-
-
-__all__ = ["build_corpus", "load_clip", "assign_splits", "SPLITS"]
+__all__ = ["build_corpus", "assign_splits", "SPLITS"]

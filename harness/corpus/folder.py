@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from harness.audio import AudioError, find_audio_files, read_audio, write_wav
-from harness.corpus.build import Progress, assign_splits
-from harness.corpus.manifest import ClipRecord, Manifest, audio_sha256
+from harness.corpus.manifest import ClipRecord, Manifest, assign_splits, audio_sha256
 from harness.atomic import write_json_atomic
 from harness.errors import UserError
 from harness.paths import subdir
-from harness.suites import CorpusConfig
+from harness.progress import Progress
+from harness.suite_schema import CorpusConfig
 
 CLIPS_PER_FILE = 3
 SILENCE_DBFS = -60.0

@@ -82,3 +82,17 @@ def hash_records(clips: tuple[ClipRecord, ...] | list[ClipRecord]) -> str:
 
 def audio_sha256(samples: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes()).hexdigest()
+
+
+def assign_splits(n: int, split: dict[str, float], seed: int) -> list[str]:
+    """Seeded shuffle, then contiguous train/validation/test blocks; every split gets ≥1 clip when n ≥ 3."""
+    counts = {s: int(round(split[s] * n)) for s in ("validation", "test")}
+    if n >= 3:
+        counts = {s: max(1, c) if split[s] > 0 else 0 for s, c in counts.items()}
+    counts["train"] = n - counts["validation"] - counts["test"]
+    order = np.random.default_rng([seed, 7]).permutation(n)
+    labels = ["train"] * counts["train"] + ["validation"] * counts["validation"] + ["test"] * counts["test"]
+    out = [""] * n
+    for rank, idx in enumerate(order):
+        out[idx] = labels[rank]
+    return out

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from harness.registry import Registry
+
 PROGRESSIONS = ([0, 7, 9, 5], [0, 5, 7, 5], [9, 5, 0, 7], [0, 9, 5, 7], [0, 3, 8, 10], [0, 10, 8, 7])
 MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
@@ -41,6 +43,10 @@ STYLES = {
     "ambient": Style("ambient", (60, 90), 0.0, 0.4, 1.0, 0.5, 0.3, 0.3),
     "acoustic": Style("acoustic", (70, 110), 0.5, 0.5, 0.8, 0.6, 0.6, 0.4),
 }
+# The genres a suite may name (`[corpus] genres`), looked up like every other name.
+GENRES: Registry[Style] = Registry("genre", describe=lambda s: f"{s.tempo_bpm[0]:.0f}-{s.tempo_bpm[1]:.0f} BPM")
+for _style in STYLES.values():
+    GENRES.register(_style.name, _style)
 
 
 def midi_hz(note: float) -> float:

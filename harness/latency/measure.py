@@ -26,17 +26,22 @@ from harness.latency.projection import project
 from harness.latency.targets import HardwareTarget
 from harness.models import Release
 from harness.onnx_session import available_providers, make_session
+from harness.loudness_target import LoudnessTarget
+from harness.tasks import get_task
 from harness.tasks.base import Query
 
 
 def sample_query(task: str, clip_seconds: float, sr: int = 48_000) -> Query:
-    """A realistic query: generated music, with a reference where the task has one."""
+    """A realistic query: generated music, with a reference and a loudness target where the task
+    takes them (its heaviest variant: a task whose reference is optional is timed with one)."""
     from harness.corpus.synth import STYLES, render_arrangement
 
+    spec = get_task(task)
     audio = render_arrangement(7, STYLES["pop"], clip_seconds, sr) * 0.3
-    ref = render_arrangement(8, STYLES["pop"], clip_seconds, sr) * 0.3 if task in ("compressor", "mastering") else None
+    ref = render_arrangement(8, STYLES["pop"], clip_seconds, sr) * 0.3 if spec.takes_reference else None
+    target = LoudnessTarget() if spec.loudness_target else None
     return Query(task=task, variant=None, audio=audio, sample_rate=sr, reference=ref,
-                 target_lufs=-14.0 if task == "mastering" else None, ceiling_dbtp=-1.0 if task == "mastering" else None)
+                 target_lufs=target.lufs if target else None, ceiling_dbtp=target.ceiling_dbtp if target else None)
 
 
 def _row(release: Release, precision: str, hardware: str, source: str, scope: str, threads: int | None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.registry import Registry
 
 TARGETS_FILE = Path(__file__).with_name("targets.toml")
 
@@ -24,20 +24,15 @@ class HardwareTarget:
         return self.spec.get(key, default)
 
 
-def load_targets(path: Path = TARGETS_FILE) -> dict[str, HardwareTarget]:
+def load_targets(path: Path = TARGETS_FILE) -> Registry[HardwareTarget]:
     data = tomllib.loads(path.read_text())
-    return {name: HardwareTarget(name=name, description=t.get("description", ""),
-                                 providers=tuple(t["providers"]), kind=t["kind"], spec=t)
-            for name, t in data.items()}
+    targets: Registry[HardwareTarget] = Registry("hardware target")
+    for name, t in data.items():
+        targets.register(name, HardwareTarget(name=name, description=t.get("description", ""),
+                                              providers=tuple(t["providers"]), kind=t["kind"], spec=t))
+    return targets
 
 
 def get_targets(names: list[str]) -> list[HardwareTarget]:
-    from harness.suites import did_you_mean
-
     known = load_targets()
-    out = []
-    for n in names:
-        if n not in known:
-            raise UserError(f"unknown hardware target {n!r}{did_you_mean(n, list(known))}")
-        out.append(known[n])
-    return out
+    return [known.get(n) for n in names]

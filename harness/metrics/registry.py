@@ -19,6 +19,8 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from harness.registry import Registry
+
 __all__ = [
     "Unmeasurable",
     "Measurement",
@@ -112,7 +114,7 @@ class MetricSpec:
     from_shared: Callable[[Any], Any] | None = field(default=None, repr=False)
 
 
-REGISTRY: dict[str, MetricSpec] = {}
+REGISTRY: Registry[MetricSpec] = Registry("metric", describe=lambda spec: f"{spec.kind}, {spec.unit or '-'}: {spec.doc}")
 _SHARED_ANALYSES: dict[str, Callable[[np.ndarray, float], Any]] = {}
 
 
@@ -138,7 +140,8 @@ def register(
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY and REGISTRY[name].fn is not fn:
             raise ValueError(f"metric {name!r} is already registered")
-        REGISTRY[name] = MetricSpec(name, unit, direction, kind, reference, doc, fn, None, shared, from_shared)
+        REGISTRY.unregister(name)  # re-registering the same function (a module reload) replaces its spec
+        REGISTRY.register(name, MetricSpec(name, unit, direction, kind, reference, doc, fn, None, shared, from_shared))
         return fn
 
     return wrap
@@ -150,10 +153,8 @@ def register_shared_analysis(name: str, analysis: Callable[[np.ndarray, float], 
 
 
 def get_metric(name: str) -> MetricSpec:
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown metric {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+    """The metric's spec; an unknown name raises UnknownName (a KeyError and a UserError) with a suggestion."""
+    return REGISTRY.get(name)
 
 
 def list_meters() -> list[MetricSpec]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from harness.dsp import Compressor
 from harness.source_clip import SourceClip
-from harness.tasks.base import Example, Query, draw
+from harness.tasks.base import Example, Query, TaskSpec, draw
 
 NAME = "compressor"
 RAW_LUFS = -20.0
@@ -30,10 +30,6 @@ DEFAULTS: dict[str, Any] = {
     "release_ms": {"loguniform": [30.0, 600.0]},
     "makeup_db": {"uniform": [0.0, 8.0]},
 }
-
-
-def controlled() -> Compressor:
-    return Compressor()
 
 
 def raw_of(clip: SourceClip) -> np.ndarray:
@@ -53,11 +49,6 @@ def sample_settings(params: Mapping[str, Any], rng: np.random.Generator) -> Comp
     return Compressor(**{name: draw(params, name, rng) for name in DEFAULTS})
 
 
-def needs_partner(variant: str | None) -> bool:
-    """Whether an example needs a second clip (for its reference)."""
-    return True
-
-
 def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Generator, *,
                  partner: SourceClip | None = None, **_: Any) -> Example:
     if partner is None:
@@ -72,3 +63,13 @@ def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Gen
         oracle=hidden, oracle_exact=True,
         damage={"hidden": hidden.to_dict(), "reference_clip": partner.id},
     )
+
+
+SPEC = TaskSpec(
+    name=NAME,
+    description="compressor style transfer: match a reference processed with hidden settings",
+    processor=Compressor,
+    defaults=DEFAULTS,
+    make_example=make_example,
+    reference=True,
+)

@@ -24,7 +24,7 @@ import numpy as np
 
 from harness.dsp import EQ, HighShelf, LowShelf, Peak
 from harness.source_clip import SourceClip
-from harness.tasks.base import Example, Query, draw
+from harness.tasks.base import Example, Query, TaskSpec, draw
 
 NAME = "eq"
 PEAK_MOVES = ("mud", "harsh", "resonance")
@@ -48,11 +48,6 @@ DEFAULTS: dict[str, Any] = {
     "resonance_db": {"uniform": [5.0, 10.0]},
     "resonance_q": {"uniform": [4.0, 10.0]},
 }
-
-
-def controlled() -> EQ:
-    """The processor a candidate sets for this task."""
-    return EQ()
 
 
 def sample_damage(params: Mapping[str, Any], rng: np.random.Generator) -> tuple[EQ, list[str]]:
@@ -88,11 +83,6 @@ def inverse(eq: EQ) -> EQ:
     return EQ.from_dict({k: (-v if k.endswith("gain_db") else v) for k, v in flat.items()})
 
 
-def needs_partner(variant: str | None) -> bool:
-    """Whether an example needs a second clip (for its reference)."""
-    return False
-
-
 def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Generator, **_: Any) -> Example:
     damage, moves = sample_damage(params, rng)
     damaged = damage.render(clip.target, clip.sample_rate)
@@ -102,3 +92,12 @@ def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Gen
         oracle=inverse(damage), oracle_exact=True,
         damage={"moves": moves, "eq": damage.to_dict()},
     )
+
+
+SPEC = TaskSpec(
+    name=NAME,
+    description="reference-free auto-EQ: undo 1-3 sampled tonal moves; the oracle is the exact inverse EQ",
+    processor=EQ,
+    defaults=DEFAULTS,
+    make_example=make_example,
+)

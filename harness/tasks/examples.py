@@ -7,7 +7,7 @@ from typing import Iterator
 
 from harness.audio import read_audio
 from harness.corpus.manifest import ClipRecord, Manifest
-from harness.suites import Suite
+from harness.suite_schema import Suite
 from harness.tasks import get_task
 from harness.source_clip import SourceClip
 from harness.tasks.base import Example, resolve_params, task_rng
@@ -41,11 +41,11 @@ def build_example(suite: Suite, manifest: Manifest, task_name: str, index: int, 
                   split: str = "test") -> Example:
     task = get_task(task_name)
     cfg = suite.tasks[task_name]
-    params = resolve_params(task.DEFAULTS, cfg.degradation, task_name)
+    params = resolve_params(task.defaults, cfg.degradation, task_name)
     records = manifest.split(split)
     rec = records[index]
     partner = partner_of(records, index)
-    needs_partner = task.needs_partner(variant)
+    needs_partner = task.has_reference(variant)
     kwargs: dict = {"partner": load_source_clip(manifest, partner) if partner and needs_partner else None}
     if cfg.target_lufs is not None:
         kwargs["target_lufs"] = cfg.target_lufs

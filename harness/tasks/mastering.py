@@ -22,9 +22,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from harness.finishing import GLUE, master_to_target
+from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
 from harness.dsp import EQ, Compressor, HighShelf, LowShelf, MasteringChain, Peak, TruePeakLimiter
 from harness.source_clip import SourceClip
-from harness.tasks.base import Example, Query, draw
+from harness.tasks.base import Example, Query, TaskSpec, Variant, draw
 from harness.tasks.compressor import raw_of
 from harness.tasks.eq import inverse
 
@@ -41,10 +42,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def controlled() -> MasteringChain:
-    return MasteringChain()
-
-
 def finished_target(clip: SourceClip, target_lufs: float, ceiling_dbtp: float) -> tuple[np.ndarray, float, float]:
     """(target audio, pre-glue gain dB, post-glue gain dB), reusing the corpus's finish when it matches."""
     f = clip.finish or {}
@@ -54,14 +51,9 @@ def finished_target(clip: SourceClip, target_lufs: float, ceiling_dbtp: float) -
     return done.audio, done.pre_gain_db, done.gain_db
 
 
-def needs_partner(variant: str | None) -> bool:
-    """Whether an example needs a second clip (for its reference)."""
-    return variant == "reference_based"
-
-
 def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Generator, *,
                  variant: str = "reference_free", partner: SourceClip | None = None,
-                 target_lufs: float = -14.0, ceiling_dbtp: float = -1.0, **_: Any) -> Example:
+                 target_lufs: float = DEFAULT_TARGET_LUFS, ceiling_dbtp: float = DEFAULT_CEILING_DBTP, **_: Any) -> Example:
     sr = clip.sample_rate
     target, pre_gain_db, gain_db = finished_target(clip, target_lufs, ceiling_dbtp)
     drop = draw(params, "level_drop_db", rng)
@@ -101,3 +93,17 @@ def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Gen
         oracle_exact=exact and -12.0 <= shift + gain_db <= MAKEUP_MAX_DB,
         damage={"level_drop_db": drop, "eq": damage.to_dict(), "reference_clip": partner.id if reference is not None else None},
     )
+
+
+SPEC = TaskSpec(
+    name=NAME,
+    description="mastering to a loudness target, reference-free and reference-based",
+    processor=MasteringChain,
+    defaults=DEFAULTS,
+    make_example=make_example,
+    variants=(
+        Variant("reference_free", has_reference=False, description="the loudness target only"),
+        Variant("reference_based", has_reference=True, description="also another finished clip as reference"),
+    ),
+    loudness_target=True,
+)

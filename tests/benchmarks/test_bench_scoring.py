@@ -27,7 +27,7 @@ def examples():
         mod = get_task(task)
         clips = [finish_mix(f"b{i}", render_arrangement(300 + i, STYLES[g], SECONDS, SR), SR, genre=g)[0]
                  for i, g in enumerate(["pop", "rock"])]
-        params = resolve_params(mod.DEFAULTS, {}, task)
+        params = resolve_params(mod.defaults, {}, task)
         ex = mod.make_example(clips[0], params, task_rng(task, "b0", 0), partner=clips[1])
         out[task] = (ex, suite.tasks[task].metrics)
     return out

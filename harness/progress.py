@@ -1,0 +1,7 @@
+"""How long work reports progress: a callback `(done, total)` that knows nothing of how it is shown."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+Progress = Callable[[int, int], None]

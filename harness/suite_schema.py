@@ -1,0 +1,93 @@
+"""The suite schema: what a suite file may say, as typed pydantic models. Data only.
+
+Loading (includes) and name checks against the registries live in `harness.suites`; this module
+imports nothing from the project but the loudness defaults, so the corpus, tasks, runner and gate can take a `Suite` without
+pulling in the registries that validation needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CorpusConfig(_Strict):
+    source: Literal["generated", "folder"] = "generated"
+    sample_rate: int = Field(48_000, ge=8_000, le=192_000)
+    clip_seconds: float = Field(10.0, gt=0.5, le=120)
+    seed: int = 0
+    clips: int = Field(60, ge=1)
+    genres: list[str] = Field(default_factory=lambda: ["pop"])
+    split: dict[str, float] = Field(default_factory=lambda: {"train": 0.7, "validation": 0.15, "test": 0.15})
+    target_lufs: float = Field(DEFAULT_TARGET_LUFS, ge=-40, le=0)
+    ceiling_dbtp: float = Field(DEFAULT_CEILING_DBTP, ge=-12, le=0)
+
+    @field_validator("split")
+    @classmethod
+    def _split(cls, v: dict[str, float]) -> dict[str, float]:
+        if set(v) != {"train", "validation", "test"}:
+            raise ValueError(f"split needs exactly train, validation and test, got {sorted(v)}")
+        if any(f < 0 for f in v.values()) or abs(sum(v.values()) - 1) > 1e-9:
+            raise ValueError(f"split fractions must be ≥ 0 and sum to 1, got {v}")
+        return v
+
+
+class TaskConfig(_Strict):
+    description: str = ""
+    primary_metric: str
+    metrics: list[str]
+    degradation: dict[str, Any] = Field(default_factory=dict)
+    target_lufs: float | None = None
+    ceiling_dbtp: float | None = None
+    variants: list[str] = Field(default_factory=list)
+    output_meters: list[str] = Field(default_factory=list)  # meters on the output, stored as "output.<name>"
+
+    @model_validator(mode="after")
+    def _primary_is_measured(self) -> TaskConfig:
+        if self.primary_metric not in self.metrics:
+            raise ValueError(f"primary_metric {self.primary_metric!r} must be one of its metrics {self.metrics}")
+        return self
+
+
+class CandidatesConfig(_Strict):
+    names: list[str] = Field(default_factory=list)
+
+
+class HardwareConfig(_Strict):
+    targets: list[str] = Field(default_factory=lambda: ["cpu"])
+
+
+BarKind = Literal["absolute", "harm", "vs_best_baseline", "vs_previous", "latency", "int8_parity"]
+
+
+class Bar(_Strict):
+    """One pass bar of the release gate. Missing data always fails it (fail closed)."""
+
+    name: str
+    kind: BarKind
+    task: str | None = None  # None: every task of the gated release
+    metric: str | None = None  # default: the task's primary metric
+    statistic: Literal["median", "mean", "max", "p95"] = "median"
+    max: float | None = None
+    min: float | None = None
+    tolerance: float = 0.0  # vs_previous / int8_parity: allowed relative regression
+    hardware: str | None = None  # latency
+    scope: Literal["controller", "end_to_end"] = "end_to_end"
+    percentile: Literal["p50_ms", "p90_ms", "p95_ms", "p99_ms"] = "p95_ms"
+
+
+class Suite(_Strict):
+    name: str
+    path: str
+    description: str = ""
+    corpus: CorpusConfig = CorpusConfig()
+    tasks: dict[str, TaskConfig]
+    candidates: CandidatesConfig = CandidatesConfig()
+    hardware: HardwareConfig = HardwareConfig()
+    bars: list[Bar] = Field(default_factory=list)
