@@ -9,7 +9,7 @@ from harness.metrics import Unmeasurable, loudness_stats, spectral_centroid_hz, 
 
 # Report field -> LoudnessStats field (one fused pass gives all of these).
 LOUDNESS_FIELDS = {
-    "lufs_integrated": "integrated_lufs",
+    "integrated_lufs": "integrated_lufs",
     "loudness_range_lu": "loudness_range_lu",
     "true_peak_dbtp": "true_peak_dbtp",
     "sample_peak_dbfs": "sample_peak_dbfs",

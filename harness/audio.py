@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 

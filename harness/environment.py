@@ -9,7 +9,9 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-LIBRARIES = ("numpy", "scipy", "numba", "torch", "onnxruntime", "onnxruntime-gpu", "pyloudnorm", "auraloss", "soundfile")
+LIBRARIES = (
+    "numpy", "scipy", "numba", "torch", "onnxruntime", "onnxruntime-gpu", "pyloudnorm", "auraloss", "soundfile"
+)
 
 
 @lru_cache(maxsize=1)

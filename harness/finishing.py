@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.dsp import Compressor, TruePeakLimiter
-from harness.metrics import integrated_loudness_lufs, true_peak_dbtp
 from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
+from harness.metrics import integrated_lufs, true_peak_dbtp
 from harness.source_clip import SourceClip
-
 
 # The glue compressor every "pro" clip went through; the mastering oracle replays it.
 GLUE = Compressor(threshold_db=-16.0, ratio=2.0, knee_db=6.0, attack_ms=20.0, release_ms=150.0)
@@ -46,23 +45,24 @@ def master_to_target(
     """Glue-compress `mix`, then gain + true-peak-limit it to `target_lufs` / `ceiling_dbtp`."""
     x = np.asarray(mix, dtype=np.float64)
     # Bring the mix to a known level first so the glue compressor's threshold means the same thing for every clip.
-    pre_gain_db = GLUE_LEVEL_LUFS - integrated_loudness_lufs(x, sr)
+    pre_gain_db = GLUE_LEVEL_LUFS - integrated_lufs(x, sr)
     x = (glue or GLUE).render(x * 10 ** (pre_gain_db / 20), sr)
     limiter = TruePeakLimiter(ceiling_dbtp=ceiling_dbtp)
-    gain_db = target_lufs - integrated_loudness_lufs(x, sr)
+    gain_db = target_lufs - integrated_lufs(x, sr)
     for _ in range(max_iterations):
         y = limiter.render(x * 10 ** (gain_db / 20), sr)
-        lufs = integrated_loudness_lufs(y, sr)
+        lufs = integrated_lufs(y, sr)
         if abs(lufs - target_lufs) <= tolerance_lu:
             break
         gain_db += target_lufs - lufs
     return Finished(audio=y, lufs=lufs, true_peak_dbtp=true_peak_dbtp(y, sr), pre_gain_db=pre_gain_db, gain_db=gain_db)
 
 
-def finish_mix(clip_id: str, mix: np.ndarray, sr: int, *, genre: str | None = None, target_lufs: float = DEFAULT_TARGET_LUFS,
+def finish_mix(clip_id: str, mix: np.ndarray, sr: int, *, genre: str | None = None,
+               target_lufs: float = DEFAULT_TARGET_LUFS,
                ceiling_dbtp: float = DEFAULT_CEILING_DBTP) -> tuple[SourceClip, float, float]:
     """(clip, measured LUFS, measured dBTP of the finished target)."""
-    raw = mix * 10 ** ((GLUE_LEVEL_LUFS - integrated_loudness_lufs(mix, sr)) / 20)
+    raw = mix * 10 ** ((GLUE_LEVEL_LUFS - integrated_lufs(mix, sr)) / 20)
     raw = raw.astype(np.float32).astype(np.float64)
     done = master_to_target(raw, sr, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp)
     finish = {"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db, "target_lufs": target_lufs,

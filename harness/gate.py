@@ -50,6 +50,32 @@ def gated_release(release: Release) -> Gated:
                  fp32=release.candidate_name("fp32"))
 
 
+GateResult = tuple[str, str, list[Verdict]]  # (label, run id, verdicts)
+
+
+def previous_release(release: Release, releases: list[Release]) -> Release | None:
+    """The release of the same task just before this one (by version), or None for a first release."""
+    older = [r for r in releases if r.task == release.task and r.version < release.version]
+    return older[-1] if older else None
+
+
+def gate_all(suite: Suite, targets: list[Gated], store: Store, releases: list[Release], *,
+             against: Release | None = None) -> list[GateResult]:
+    """Gate each target against the suite's bars and record the verdicts: what `gate` and `demo` share.
+
+    The regression bar compares a release with `against`, else with the release before it."""
+    results: list[GateResult] = []
+    for gated in targets:
+        previous = None
+        if gated.release is not None:
+            before = against or previous_release(gated.release, releases)
+            previous = gated_release(before) if before is not None else None
+        run_id, verdicts = evaluate(suite, gated, store, previous=previous)
+        store.add_gates(suite.name, gated.label, [v.to_json() for v in verdicts], run_id)
+        results.append((gated.label, run_id, verdicts))
+    return results
+
+
 def latest_run_with(store: Store, suite: str, candidate: str) -> tuple[str, list[dict], dict]:
     for run in store.runs(suite):
         rows = [r for r in store.clip_results(run["run_id"])]
@@ -142,7 +168,8 @@ def _check(bar: Bar, task: str, suite: Suite, gated: Gated, rows: list[dict], re
             return verdict(False, "missing data: INT8 and FP32 were not both scored")
         a, b = float(np.median([q[k] for k in keys])), float(np.median([f[k] for k in keys]))
         rel = (a - b) / abs(b) if b else (0.0 if a == b else float("inf"))
-        return verdict(abs(rel) <= bar.tolerance, f"INT8 median {metric} {a:.4g} vs FP32 {b:.4g} ({rel:+.1%}; bar ±{bar.tolerance:.0%})")
+        return verdict(abs(rel) <= bar.tolerance,
+                       f"INT8 median {metric} {a:.4g} vs FP32 {b:.4g} ({rel:+.1%}; bar ±{bar.tolerance:.0%})")
     if bar.kind == "latency":
         if gated.release is None:
             return verdict(False, "missing data: latency bars apply to model releases")

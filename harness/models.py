@@ -73,7 +73,8 @@ def discover_releases(root: Path | None = None) -> list[Release]:
     root = root or models_dir()
     if not root.exists():
         return []
-    return sorted((load_release(p.parent) for p in root.glob("*/*/release.json")), key=lambda r: (r.task, r.version, r.name))
+    return sorted((load_release(p.parent) for p in root.glob("*/*/release.json")),
+                  key=lambda r: (r.task, r.version, r.name))
 
 
 def find_release(name: str, root: Path | None = None) -> Release:

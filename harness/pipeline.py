@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
+from harness.atomic import write_json_atomic
 from harness.candidates import get_candidate, model_candidates
 from harness.corpus.build import build_corpus
-from harness.atomic import write_json_atomic
 from harness.report import aggregate_rows, build_report
 from harness.runner import run_suite
 from harness.scorecard import print_scorecards, wide_console

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from typing import Callable, Generic, Iterable, Iterator, Mapping, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Generic, TypeVar
 
 from harness.errors import UserError
 

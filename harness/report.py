@@ -67,8 +67,10 @@ def build_report(suite: Suite, manifest: Manifest, run_id: str, rows: list[dict]
                                   for s in sources}
             variants = sorted({r["variant"] for r in crows if r["variant"]})
             if variants:
-                block["by_variant"] = {v: _candidate_block([r for r in crows if r["variant"] == v], cfg.metrics, primary)
-                                       for v in variants}
+                block["by_variant"] = {
+                    v: _candidate_block([r for r in crows if r["variant"] == v], cfg.metrics, primary)
+                    for v in variants
+                }
             cands[name] = block
         best = _best_baseline(cands, primary, direction)
         for name, block in cands.items():

@@ -15,7 +15,6 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 from harness.candidates import Candidate, Unavailable, get_candidate
 from harness.corpus.manifest import Manifest
@@ -97,7 +96,7 @@ def _score_example(job) -> list[dict]:
     suite, manifest, task, index, variant, candidates, skip = job
     try:
         example = build_example(suite, manifest, task, index, variant)
-    except Exception as exc:  # a corrupt clip: record it for every candidate and go on
+    except Exception as exc:  # noqa: BLE001 - a corrupt clip: record it for every candidate and go on
         clip_id = manifest.split("test")[index].id
         return [{"task": task, "variant": variant, "clip_id": clip_id, "source": manifest.split("test")[index].source,
                  "candidate": c.name, "error": f"could not build example: {type(exc).__name__}: {exc}"}
@@ -118,7 +117,7 @@ def _score_example(job) -> list[dict]:
             row["metrics"], row["gap_closed"] = score_output(output, example, metrics, d_input, against)
             for meter in output_meters:
                 row["metrics"][f"output.{meter}"] = measure(meter, output, example.query.sample_rate).value
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing candidate is recorded in its row and the run goes on
             row["error"] = f"{type(exc).__name__}: {exc}"
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
@@ -184,7 +183,7 @@ def _fit(cand: Candidate, suite: Suite, manifest: Manifest, task: str, outcome: 
         return cand
     try:
         cand.fit(list(task_examples(suite, manifest, task, split="train")))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a failed fit is recorded and the candidate left out; the run goes on
         outcome.failures.append({"task": task, "candidate": cand.name, "clip": None,
                                  "error": f"fit failed: {type(exc).__name__}: {exc}"})
         return None

@@ -42,7 +42,8 @@ def print_scorecards(report: dict[str, Any], console: Console | None = None) -> 
                 line = ", ".join(
                     f"{n} {t['candidates'][n]['by_source'][src]['gap_closed']['median']:+.2f}"
                     for n in t["ranking"]
-                    if src in t["candidates"][n].get("by_source", {}) and t["candidates"][n]["by_source"][src]["gap_closed"]
+                    if src in t["candidates"][n].get("by_source", {})
+                    and t["candidates"][n]["by_source"][src]["gap_closed"]
                 )
                 console.print(f"  gap closed on {src} clips: {line}")
     for s in report.get("skipped", []):

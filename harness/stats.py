@@ -8,8 +8,8 @@ percentile bootstrap with a fixed seed, so the same data always gives the same i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 

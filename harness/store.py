@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from harness.paths import home
 
@@ -112,9 +113,6 @@ class Store:
             )
             return True
 
-    def run(self, run_id: str) -> sqlite3.Row | None:
-        return self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-
     def runs(self, suite: str | None = None, complete_only: bool = True) -> list[sqlite3.Row]:
         q = "SELECT * FROM runs WHERE 1=1"
         args: list[Any] = []
@@ -144,8 +142,9 @@ class Store:
             )
 
     def clip_results(self, run_id: str) -> list[dict]:
-        rows = self._conn.execute("SELECT * FROM clip_results WHERE run_id = ? ORDER BY task, variant, clip_id, candidate",
-                                  (run_id,)).fetchall()
+        rows = self._conn.execute(
+            "SELECT * FROM clip_results WHERE run_id = ? ORDER BY task, variant, clip_id, candidate", (run_id,)
+        ).fetchall()
         out = []
         for r in rows:
             d = dict(r)
@@ -169,9 +168,6 @@ class Store:
             c.execute("UPDATE runs SET status = 'complete', finished_at = ?, report = ? WHERE run_id = ?",
                       (time.time(), json.dumps(report), run_id))
 
-    def aggregates(self, run_id: str) -> list[dict]:
-        return [dict(r) for r in self._conn.execute("SELECT * FROM aggregates WHERE run_id = ?", (run_id,))]
-
     # -- latency and gates -----------------------------------------------------------------
 
     def add_latencies(self, rows: list[dict]) -> None:
@@ -190,6 +186,8 @@ class Store:
     def add_gates(self, suite: str, candidate: str | None, verdicts: list[dict], run_id: str | None) -> None:
         with self.transaction() as c:
             c.executemany(
-                "INSERT INTO gates (recorded_at, suite, candidate, gate, passed, detail, run_id) VALUES (?,?,?,?,?,?,?)",
-                [(time.time(), suite, candidate, v["gate"], int(v["passed"]), v.get("detail"), run_id) for v in verdicts],
+                "INSERT INTO gates (recorded_at, suite, candidate, gate, passed, detail, run_id) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [(time.time(), suite, candidate, v["gate"], int(v["passed"]), v.get("detail"), run_id)
+                 for v in verdicts],
             )

@@ -1,16 +1,17 @@
 """The suite schema: what a suite file may say, as typed pydantic models. Data only.
 
 Loading (includes) and name checks against the registries live in `harness.suites`; this module
-imports nothing from the project but the loudness defaults, so the corpus, tasks, runner and gate can take a `Suite` without
-pulling in the registries that validation needs.
+imports nothing from the project but the loudness defaults, so the corpus, tasks, runner and gate
+can take a `Suite` without pulling in the registries that validation needs.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
 
 
 class _Strict(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -79,7 +79,8 @@ class EqFitter:
     def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
         lf = np.log
         nyq = 0.45 * self.sr
-        lo = np.array([lf(_SHELF_LO_RANGE[0]), -_MAX_FIT_GAIN_DB] + [lf(_PEAK_RANGE[0]), -_MAX_FIT_GAIN_DB, lf(_FIT_Q_RANGE[0])] * 4
+        lo = np.array([lf(_SHELF_LO_RANGE[0]), -_MAX_FIT_GAIN_DB]
+                      + [lf(_PEAK_RANGE[0]), -_MAX_FIT_GAIN_DB, lf(_FIT_Q_RANGE[0])] * 4
                       + [lf(_SHELF_HI_RANGE[0]), -_MAX_FIT_GAIN_DB])
         hi = np.array([lf(_SHELF_LO_RANGE[1]), _MAX_FIT_GAIN_DB]
                       + [lf(min(_PEAK_RANGE[1], nyq)), _MAX_FIT_GAIN_DB, lf(_FIT_Q_RANGE[1])] * 4

@@ -46,8 +46,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -161,7 +161,9 @@ def match_compressor(audio: np.ndarray, reference: np.ndarray | None, sr: float)
     best: tuple[float, Compressor] | None = None
     base_crest, base_dens = crest_db(x, sr), density_db(x, sr)
     if base_crest is not None:
-        err = (base_crest - crest_ref) ** 2 + ((base_dens - dens_ref) ** 2 if base_dens is not None and dens_ref is not None else 0.0)
+        err = (base_crest - crest_ref) ** 2 + (
+            (base_dens - dens_ref) ** 2 if base_dens is not None and dens_ref is not None else 0.0
+        )
         best = (err, Compressor(threshold_db=0.0, ratio=1.0, **COMP_FIXED))
     steps = int(COMP_THRESHOLD_SPAN_DB / COMP_THRESHOLD_STEP_DB) + 1
     for ratio in COMP_RATIOS:
@@ -202,7 +204,8 @@ def _chain(eq: EQ, threshold_db: float, makeup_db: float, ceiling_dbtp: float) -
 def _finish(x: np.ndarray, sr: float, eq: EQ, threshold_db: float, target_lufs: float, ceiling_dbtp: float,
             refinements: int = 6) -> MasteringChain:
     pre = eq.render(x, sr)
-    comp = Compressor(threshold_db=Compressor.spec("threshold_db").clip(threshold_db), makeup_db=0.0, **GLUE_SETTINGS).render(pre, sr)
+    comp = Compressor(threshold_db=Compressor.spec("threshold_db").clip(threshold_db), makeup_db=0.0,
+                      **GLUE_SETTINGS).render(pre, sr)
     level = loudness_db(comp, sr)
     if level is None:
         return _chain(eq, threshold_db, 0.0, ceiling_dbtp)
@@ -236,7 +239,8 @@ def match_mastering(query: Query, eq: EQ) -> MasteringChain:
 class Match(PerTaskCandidate):
     name = "match"
     kind = "baseline"
-    description = "classic DSP matching: match EQ to the training/reference curve, crest-matched compressor, loudness-targeted limiter"
+    description = ("classic DSP matching: match EQ to the training/reference curve, crest-matched compressor, "
+                   "loudness-targeted limiter")
 
     def __init__(self) -> None:
         self.curves: dict[str, TargetCurve] = {}

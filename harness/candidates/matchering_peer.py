@@ -46,10 +46,18 @@ DELAY_SAMPLES = 1
 
 
 def _import_matchering():
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*scipy\.ndimage\.filters.*")
-        import matchering  # noqa: F401
-        from matchering import stages
+    """(matchering, matchering.stages), or Unavailable saying whether it is missing or installed but broken."""
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*scipy\.ndimage\.filters.*")
+            import matchering
+            from matchering import stages
+    except ModuleNotFoundError as exc:
+        if exc.name == "matchering":
+            raise Unavailable(INSTALL_HINT) from None
+        raise Unavailable(f"matchering is installed but cannot be imported: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any failure inside a broken install is reported, not raised
+        raise Unavailable(f"matchering is installed but cannot be imported: {type(exc).__name__}: {exc}") from None
     return matchering, stages
 
 
@@ -68,22 +76,18 @@ class Matchering(Candidate):
         return task == "mastering" and variant == "reference_based"
 
     def check_available(self) -> None:
-        try:
-            _import_matchering()
-        except ImportError:
-            raise Unavailable(INSTALL_HINT) from None
+        _import_matchering()
 
     def predict(self, query: Query) -> Prediction:
         if query.reference is None:
             raise ValueError("matchering needs a reference (the mastering task's reference_based variant)")
-        try:
-            matchering, stages = _import_matchering()
-        except ImportError:
-            raise Unavailable(INSTALL_HINT) from None
+        matchering, stages = _import_matchering()
         x = np.nan_to_num(np.asarray(query.audio, dtype=np.float64))
         ref = np.nan_to_num(np.asarray(query.reference, dtype=np.float64))
         if x.ndim != 2 or x.shape[0] not in (1, 2) or ref.ndim != 2 or ref.shape[0] not in (1, 2):
-            raise ValueError(f"matchering handles mono or stereo (channels, samples) audio, got {x.shape} / {ref.shape}")
+            raise ValueError(
+                f"matchering handles mono or stereo (channels, samples) audio, got {x.shape} / {ref.shape}"
+            )
         n_channels, n = x.shape
         if n == 0 or not np.any(x) or not np.any(ref):
             return Prediction(audio=np.asarray(query.audio, dtype=np.float64).copy())

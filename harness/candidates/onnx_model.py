@@ -19,13 +19,16 @@ class OnnxController(Candidate):
         if release.features != FEATURES:
             from harness.errors import UserError
 
-            raise UserError(f"{release.folder}: features {release.features!r} unknown to this harness (has {FEATURES!r})")
+            raise UserError(
+                f"{release.folder}: features {release.features!r} unknown to this harness (has {FEATURES!r})"
+            )
         self.release = release
         self.precision = precision
         self.threads = threads
         self.name = release.candidate_name(precision)
         self.tasks = (release.task,)
-        self.description = f"ONNX controller {release.name} ({precision})" + (" — TEST FIXTURE" if release.fixture else "")
+        self.description = (f"ONNX controller {release.name} ({precision})"
+                            + (" — TEST FIXTURE" if release.fixture else ""))
         self._session = None
 
     def __getstate__(self):  # sessions don't pickle; each worker process opens its own

@@ -54,7 +54,7 @@ Degenerate input (silence, DC, < 0.4 s, NaN): meters that cannot measure leave t
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

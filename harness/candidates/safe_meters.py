@@ -9,15 +9,15 @@ balance with its level reference removed, the shape the EQ baselines compare.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from harness.metrics import (
     Unmeasurable,
     crest_factor_db,
-    integrated_loudness_lufs,
+    integrated_lufs,
     spectral_centroid_hz,
     tonal_balance_db,
 )
@@ -51,7 +51,7 @@ def loudness_db(audio: np.ndarray, sr: float) -> float | None:
     un-gated, un-weighted mean-square level on the same scale (-0.691 + 10 log10 sum of channel
     mean squares) so very short or very quiet clips still get a level; None for digital silence."""
     x = finite_audio(audio)
-    v = _try(lambda: integrated_loudness_lufs(x, sr))
+    v = _try(lambda: integrated_lufs(x, sr))
     if v is not None:
         return v
     if x.shape[1] == 0:

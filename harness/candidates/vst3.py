@@ -24,8 +24,9 @@ to restrict it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -95,7 +96,7 @@ class Vst3Peer(Candidate):
             raise Unavailable(f"VST3 plugin not found: {self.path}")
         try:
             self._plugin = pedalboard.load_plugin(self.path, parameter_values=self.parameters)
-        except Exception as exc:  # pedalboard raises ImportError/RuntimeError/ValueError by plugin
+        except Exception as exc:  # noqa: BLE001 - pedalboard raises ImportError/RuntimeError/ValueError by plugin
             raise Unavailable(f"cannot load VST3 plugin {self.path}: {exc}") from None
         return self._plugin
 

@@ -62,7 +62,7 @@ def _print_tables(reports: list[dict]) -> None:
         t.add_column("value", justify="right")
         t.add_column("note", style="dim")
         rows = [
-            ("integrated loudness", "lufs_integrated", "LUFS"),
+            ("integrated loudness", "integrated_lufs", "LUFS"),
             ("loudness range", "loudness_range_lu", "LU"),
             ("true peak", "true_peak_dbtp", "dBTP"),
             ("sample peak", "sample_peak_dbfs", "dBFS"),

@@ -97,7 +97,8 @@ def _print(s: dict, verbose: bool) -> None:
     t.add_row("clips", f"{s['clips']}  = " + ", ".join(f"{k} {v}" for k, v in s["splits"].items()))
     t.add_row("audio", f"{s['duration_s'] / 60:.1f} min at {s['sample_rate']} Hz")
     if s["lufs"]:
-        t.add_row("loudness", f"{s['lufs']['min']:.2f} … {s['lufs']['max']:.2f} LUFS (median {s['lufs']['median']:.2f})")
+        t.add_row("loudness",
+                  f"{s['lufs']['min']:.2f} … {s['lufs']['max']:.2f} LUFS (median {s['lufs']['median']:.2f})")
     if s["true_peak_dbtp_max"] is not None:
         t.add_row("true peak", f"max {s['true_peak_dbtp_max']:.2f} dBTP")
     t.add_row("genres", ", ".join(f"{g} {n}" for g, n in s["genres"].items()))

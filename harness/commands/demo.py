@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", default="release", help="suite to run (default: release)")
     p.add_argument("--recorded", metavar="DIR",
-                   help="also score a folder of real recordings as a separate test set (e.g. /usr/share/hyperrogue/music)")
+                   help="also score a folder of real recordings as a separate test set "
+                        "(e.g. /usr/share/hyperrogue/music)")
     p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
     p.add_argument("--json", metavar="PATH", help="write the run report with latency and gate verdicts "
                                                   "(default: <cache>/reports/demo-<suite>.json)")
@@ -38,20 +39,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from harness.atomic import write_json_atomic
     from harness.commands.gate import print_verdicts
     from harness.commands.latency import print_latency
-    from harness.gate import evaluate, gated_release
+    from harness.gate import gate_all, gated_release
     from harness.latency.loadgen import Settings
     from harness.latency.measure import measure_release
     from harness.latency.targets import get_targets
     from harness.models import discover_releases, models_dir, newest_per_task
+    from harness.paths import subdir
     from harness.pipeline import run_pipeline
     from harness.scorecard import print_scorecards, wide_console
     from harness.store import Store
-    from rich.markup import escape
-
-    from harness.atomic import write_json_atomic
-    from harness.paths import subdir
     from harness.suites import load_suite
 
     console = wide_console()
@@ -75,16 +76,11 @@ def run(args: argparse.Namespace) -> int:
         console.rule("gate")
         results = []
         if releases:
-            all_releases = discover_releases()
-            for release in releases.values():
-                older = [r for r in all_releases if r.task == release.task and r.version < release.version]
-                run_id, verdicts = evaluate(suite, gated_release(release), store,
-                                            previous=gated_release(older[-1]) if older else None)
-                store.add_gates(suite.name, release.name, [v.to_json() for v in verdicts], run_id)
-                results.append((release.name, run_id, verdicts))
+            results = gate_all(suite, [gated_release(r) for r in releases.values()], store, discover_releases())
             print_verdicts(suite.name, results, console)
         else:
-            console.print(f"[bold red]GATE FAIL[/] (fail closed): no model release in {escape(str(models_dir()))} — nothing may "
+            console.print("[bold red]GATE FAIL[/] (fail closed): "
+                          f"no model release in {escape(str(models_dir()))} — nothing may "
                           "ship. The bars are ready; a release needs trainers (not built yet).")
     finally:
         store.close()

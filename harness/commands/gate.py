@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("suite", metavar="SUITE")
     p.add_argument("--candidate", metavar="RELEASE", help="release (or candidate) to gate (default: newest per task)")
-    p.add_argument("--against", metavar="RELEASE", help="previous release for the regression bar (default: the one before)")
+    p.add_argument("--against", metavar="RELEASE",
+                   help="previous release for the regression bar (default: the one before)")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML, one testcase per gate")
     p.add_argument("--markdown", metavar="PATH", help="write a Markdown summary for a pull-request comment")
     p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.atomic import write_text_atomic
     from harness.errors import UserError
-    from harness.gate import Gated, evaluate, gated_release, junit_xml, markdown_summary
+    from harness.gate import Gated, gate_all, gated_release, junit_xml, markdown_summary
     from harness.models import discover_releases, find_release, models_dir, newest_per_task
     from harness.store import Store
     from harness.suites import load_suite
@@ -57,19 +58,9 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"no model releases in {models_dir()} to gate; name one with --candidate")
         targets = [gated_release(r) for r in newest.values()]
     store = Store(args.db)
-    results = []
     try:
-        for gated in targets:
-            previous = None
-            if gated.release is not None:
-                if args.against:
-                    previous = gated_release(find_release(args.against))
-                else:
-                    older = [r for r in releases if r.task == gated.release.task and r.version < gated.release.version]
-                    previous = gated_release(older[-1]) if older else None
-            run_id, verdicts = evaluate(suite, gated, store, previous=previous)
-            store.add_gates(suite.name, gated.label, [v.to_json() for v in verdicts], run_id)
-            results.append((gated.label, run_id, verdicts))
+        against = find_release(args.against) if args.against else None
+        results = gate_all(suite, targets, store, releases, against=against)
     finally:
         store.close()
     print_verdicts(suite.name, results)

@@ -79,7 +79,8 @@ def print_latency(rows: list[dict], console=None) -> None:
 
     console = console or wide_console()
     t = Table(title="latency (single stream; p = nearest-rank percentiles)", title_justify="left")
-    for col in ("model", "prec", "hardware", "source", "scope", "thr", "p50 ms", "p95 ms", "p99 ms", "RTF", "qps", "status"):
+    for col in ("model", "prec", "hardware", "source", "scope", "thr", "p50 ms", "p95 ms", "p99 ms", "RTF", "qps",
+                "status"):
         t.add_column(col, justify="right" if col.endswith(("ms", "RTF", "qps", "thr")) else "left")
     notes = []
     for r in rows:
@@ -87,12 +88,13 @@ def print_latency(rows: list[dict], console=None) -> None:
         if r["source"] == "projected":
             status = "device model"
             if r.get("projection_error") is not None:
-                notes.append(f"{r['model']} {r['precision']}: CPU projection vs measurement {r['projection_error']:+.0%} "
+                notes.append(f"{r['model']} {r['precision']}: "
+                             f"CPU projection vs measurement {r['projection_error']:+.0%} "
                              "(the method check)")
         t.add_row(r["model"] + (" (fixture)" if r.get("fixture") else ""), r["precision"], r["hardware"],
                   r["source"].upper(), r["scope"], str(r["threads"] or "—"), f"{r['p50_ms']:.3f}", f"{r['p95_ms']:.3f}",
-                  f"{r['p99_ms']:.3f}", f"{r['rtf']:.2e}", f"{r['throughput_qps']:.0f}" if r.get("throughput_qps") else "—",
-                  status)
+                  f"{r['p99_ms']:.3f}", f"{r['rtf']:.2e}",
+                  f"{r['throughput_qps']:.0f}" if r.get("throughput_qps") else "—", status)
     console.print(t)
     for note in notes:
         console.print("  " + note)

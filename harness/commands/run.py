@@ -37,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be ≥ 1")
-    report = run_pipeline(args.suite, corpus=args.corpus, recorded=args.recorded, seed=args.seed, candidates=args.candidates,
-                          json_path=args.json, db=args.db, workers=args.workers)
+    report = run_pipeline(args.suite, corpus=args.corpus, recorded=args.recorded, seed=args.seed,
+                          candidates=args.candidates, json_path=args.json, db=args.db, workers=args.workers)
     return 1 if report["failures"] else 0

@@ -91,9 +91,9 @@ def available_sources() -> dict[str, bool | str]:
     out: dict[str, bool | str] = {}
     try:
         out["music21"] = midi.music21_version() if midi.unavailable_reason() != "music21 not installed" else False
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an optional source that cannot report its version counts as missing
         out["music21"] = False
-    lib_ok = midi._library_name() is not None  # noqa: SLF001
+    lib_ok = midi.library_name() is not None
     out["fluidsynth"] = midi.fluidsynth_version() if lib_ok else False
     sf2 = midi.soundfont_path()
     out["soundfont"] = str(sf2) if sf2 else False
@@ -135,7 +135,8 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
         if samples_reason is None:
             mode = str(rng.choice(["loop", "kit", "both"], p=DRUM_MODE[genre]))
             drum_plan = mode
-            loops = [name for name in samples_and_voices.GENRE_LOOPS[genre] if name in samples_and_voices.sample_names()]
+            loops = [name for name in samples_and_voices.GENRE_LOOPS[genre]
+                     if name in samples_and_voices.sample_names()]
             if mode in ("loop", "both") and not loops:
                 mode = drum_plan = "kit"
             if mode in ("loop", "both"):
@@ -154,7 +155,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
             midi_render = midi.render_segment(
                 seed, genre, seconds, sr, tempo_bpm=tempo, groove=use_drums
             )
-        except Exception as exc:  # noqa: BLE001 - a broken install must not stop the corpus
+        except Exception as exc:  # noqa: BLE001 - a failed MIDI render falls back to the synth parts
             midi_reason = f"midi render failed: {type(exc).__name__}"
         if midi_render is None and midi_reason is None:
             midi_reason = "no corpus piece fits"
@@ -170,15 +171,15 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
         prog = PROGRESSIONS[int(rng.integers(len(PROGRESSIONS)))]
         roots = [root + prog[(i // chord_len) % 4] for i in range(0, n, chord_len)]
         if style.bass > 0:
-            add("bass", _pan(synth._bass(rng, n, beat, chord_len, roots, sr, style), 0.0))  # noqa: SLF001
+            add("bass", _pan(synth.bass_part(rng, n, beat, chord_len, roots, sr, style), 0.0))
             layers.append(f"synth:bass ({midi_reason})")
         if style.pads > 0:
-            left = synth._pads(rng, n, chord_len, roots, scale_notes, sr, style)  # noqa: SLF001
-            right = synth._pads(rng, n, chord_len, roots, scale_notes, sr, style)  # noqa: SLF001
+            left = synth.pad_part(rng, n, chord_len, roots, scale_notes, sr, style)
+            right = synth.pad_part(rng, n, chord_len, roots, scale_notes, sr, style)
             add("inner", _pan(left, -0.7) + _pan(right, 0.7))
             layers.append(f"synth:pads ({midi_reason})")
         if style.lead > 0:
-            lead = synth._lead(rng, n, beat, roots, chord_len, scale_notes, sr, style)  # noqa: SLF001
+            lead = synth.lead_part(rng, n, beat, roots, chord_len, scale_notes, sr, style)
             add("melody", _pan(lead, float(rng.uniform(-0.3, 0.3))))
             layers.append(f"synth:lead ({midi_reason})")
 
@@ -203,7 +204,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
                 drum_plan, samples_reason = None, f"sonic-pi sample unreadable: {type(exc).__name__}"
         if drum_plan is None:
             beat = int(round(60 / tempo * sr))
-            add("drums", _pan(synth._drums(rng, n, beat, sr, style), 0.0))  # noqa: SLF001
+            add("drums", _pan(synth.drum_part(rng, n, beat, sr, style), 0.0))
             layers.append(f"synth:drums ({samples_reason})")
 
     # --- voice -----------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
         if voice_reason is not None:
             beat = int(round(60 / tempo * sr))
             roots = [36 + int(rng.integers(0, 12))] * (n // (beat * 4) + 1)
-            add("voice", _pan(synth._voice(rng, n, beat, roots, beat * 4, sr), 0.0))  # noqa: SLF001
+            add("voice", _pan(synth.vowel_part(rng, n, beat, roots, beat * 4, sr), 0.0))
             layers.append(f"synth:voice ({voice_reason})")
 
     # --- texture ---------------------------------------------------------------------------------

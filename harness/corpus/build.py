@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.atomic import write_json_atomic
 from harness.audio import write_wav
 from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, assign_splits, audio_sha256
-from harness.atomic import write_json_atomic
 from harness.parallel import process_pool
 from harness.paths import subdir
 from harness.progress import Progress
@@ -115,8 +115,8 @@ def _clip_id(cfg: CorpusConfig, i: int) -> str:
 
 def _generate_clip(job: tuple[Path, CorpusConfig, int, str]) -> ClipRecord:
     from harness.corpus.arrangement import arrange
-    from harness.finishing import finish_mix
     from harness.corpus.synth import STYLES
+    from harness.finishing import finish_mix
 
     folder, cfg, i, split = job
     clip_id = _clip_id(cfg, i)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.atomic import write_json_atomic
 from harness.audio import AudioError, find_audio_files, read_audio, write_wav
 from harness.corpus.manifest import ClipRecord, Manifest, assign_splits, audio_sha256
-from harness.atomic import write_json_atomic
 from harness.errors import UserError
 from harness.paths import subdir
 from harness.progress import Progress
@@ -100,14 +100,14 @@ def loudest_windows(samples: np.ndarray, sr: int, clip_seconds: float, limit: in
 
 
 def _write_clip(out: Path, samples: np.ndarray, cfg: CorpusConfig, rel: str, start: int) -> ClipRecord:
-    from harness.metrics import integrated_loudness_lufs, true_peak_dbtp
+    from harness.metrics import integrated_lufs, true_peak_dbtp
 
     sr = cfg.sample_rate
     clip = samples[:, start : start + int(round(cfg.clip_seconds * sr))].astype(np.float32)
     clip_id = f"rec-{hashlib.sha256(rel.encode()).hexdigest()[:10]}-{start // sr:05d}"
     write_wav(out / "clips" / f"{clip_id}.wav", clip, sr)
     try:
-        lufs = round(integrated_loudness_lufs(clip, sr), 4)
+        lufs = round(integrated_lufs(clip, sr), 4)
     except ValueError:
         lufs = None
     rec = ClipRecord(

@@ -137,7 +137,7 @@ def soundfont_path() -> Path | None:
     return next((Path(p) for p in SOUNDFONT_CANDIDATES if Path(p).is_file()), None)
 
 
-def _library_name() -> str | None:
+def library_name() -> str | None:
     name = ctypes.util.find_library("fluidsynth")
     if name:
         return name
@@ -154,15 +154,11 @@ def unavailable_reason() -> str | None:
     """None when MIDI rendering works here, else why not (short, for layer names and the CLI)."""
     if importlib.util.find_spec("music21") is None:
         return "music21 not installed"
-    if _library_name() is None:
+    if library_name() is None:
         return "fluidsynth not installed"
     if soundfont_path() is None:
         return "GM soundfont not installed"
     return None
-
-
-def available() -> bool:
-    return unavailable_reason() is None
 
 
 def fluidsynth_version() -> str:
@@ -199,7 +195,9 @@ def _cache_dir() -> Path:
 
 @lru_cache(maxsize=4)
 def corpus_index() -> list[dict]:
-    """Candidate pieces (3–6 parts, 60–1600 notes: bigger scores take seconds to parse) from music21's metadata; cached as JSON."""
+    """Candidate pieces (3–6 parts, 60–1600 notes: bigger scores take seconds to parse) from music21's metadata;
+    cached as JSON.
+    """
     path = _cache_dir() / f"index-m21-{music21_version()}-v{INDEX_VERSION}.json"
     if path.exists():
         return json.loads(path.read_text())
@@ -208,7 +206,8 @@ def corpus_index() -> list[dict]:
     bundle = corpus.corpora.CoreCorpus().metadataBundle
     folder_group = {d: g for g, dirs in GROUPS.items() for d in dirs}
     rows = []
-    for entry in bundle._metadataEntries.values():  # noqa: SLF001 - the public API yields the same
+    # the bundle's public indexing rebuilds its entry list on every item, so iterate the entries directly
+    for entry in bundle._metadataEntries.values():  # noqa: SLF001 - no linear public iteration in music21
         md = entry.metadata
         parts = getattr(md, "numberOfParts", None)
         source = str(entry.sourcePath)
@@ -253,7 +252,7 @@ def _parse(key: str) -> dict | None:
 
     try:
         score = corpus.parse(key)
-    except Exception:  # noqa: BLE001 - a corpus file music21 cannot read is just skipped
+    except Exception:  # noqa: BLE001 - a corpus piece music21 cannot parse is skipped
         return None
     parts = []
     for part in score.parts:
@@ -502,7 +501,7 @@ _I = ctypes.c_int
 def _lib():
     if "lib" in _STATE:
         return _STATE["lib"]
-    name = _library_name()
+    name = library_name()
     if name is None:
         raise RuntimeError("fluidsynth not installed")
     lib = ctypes.CDLL(name)

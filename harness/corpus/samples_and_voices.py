@@ -17,7 +17,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -303,7 +302,8 @@ def drum_kit(
     out = np.zeros((2, n + 4 * sr), dtype=np.float32)
     gains = {"kick": 1.0, "snare": 0.8, "hat": 0.35, "open": 0.3, "crash": 0.35, "tom": 0.6}
     hat_pan = rng.uniform(-0.4, 0.4)
-    pans = {"kick": 0.0, "snare": rng.uniform(-0.1, 0.1), "hat": hat_pan, "open": hat_pan, "crash": -hat_pan, "tom": 0.0}
+    pans = {"kick": 0.0, "snare": rng.uniform(-0.1, 0.1), "hat": hat_pan, "open": hat_pan, "crash": -hat_pan,
+            "tom": 0.0}
     steps = int(np.ceil(n / step)) + 1
     bars = steps // 16 + 1
     fill_bars = {b for b in range(bars) if b % 4 == 3 and rng.random() < 0.5}

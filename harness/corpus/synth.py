@@ -64,7 +64,7 @@ def render_arrangement(seed: int, style: Style, seconds: float, sr: int) -> np.n
     prog = PROGRESSIONS[int(rng.integers(len(PROGRESSIONS)))]
     mix = np.zeros((2, n))
     width = rng.uniform(0.2, 1.0)
-    vary = lambda level: level * rng.uniform(0.5, 1.5) if level > 0 else 0.0  # noqa: E731
+    vary = lambda level: level * rng.uniform(0.5, 1.5) if level > 0 else 0.0
 
     def add(part: np.ndarray, level: float, pan: float) -> None:
         if level <= 0:
@@ -74,17 +74,17 @@ def render_arrangement(seed: int, style: Style, seconds: float, sr: int) -> np.n
         mix[0, : len(part)] += part * np.cos((pan + 1) * np.pi / 4)
         mix[1, : len(part)] += part * np.sin((pan + 1) * np.pi / 4)
 
-    add(_drums(rng, n, beat, sr, style), vary(style.drums), 0.0)
+    add(drum_part(rng, n, beat, sr, style), vary(style.drums), 0.0)
     chord_len = beat * 4
     roots = [root + prog[(i // chord_len) % 4] for i in range(0, n, chord_len)]
-    add(_bass(rng, n, beat, chord_len, roots, sr, style), vary(style.bass), 0.0)
-    pad_l, pad_r = (_pads(rng, n, chord_len, roots, scale, sr, style) for _ in range(2))
+    add(bass_part(rng, n, beat, chord_len, roots, sr, style), vary(style.bass), 0.0)
+    pad_l, pad_r = (pad_part(rng, n, chord_len, roots, scale, sr, style) for _ in range(2))
     if style.pads > 0:
         level = vary(style.pads)
         add(pad_l, level, -0.7)
         add(pad_r, level, 0.7)
-    add(_lead(rng, n, beat, roots, chord_len, scale, sr, style), vary(style.lead), rng.uniform(-0.4, 0.4))
-    add(_voice(rng, n, beat, roots, chord_len, sr), vary(style.voice), rng.uniform(-0.2, 0.2))
+    add(lead_part(rng, n, beat, roots, chord_len, scale, sr, style), vary(style.lead), rng.uniform(-0.4, 0.4))
+    add(vowel_part(rng, n, beat, roots, chord_len, sr), vary(style.voice), rng.uniform(-0.2, 0.2))
     return mix
 
 
@@ -103,7 +103,7 @@ def _lowpass(x: np.ndarray, cutoff_hz: float, sr: int, order: int = 2) -> np.nda
     return signal.sosfilt(sos, x)
 
 
-def _drums(rng, n, beat, sr, style) -> np.ndarray:
+def drum_part(rng, n, beat, sr, style) -> np.ndarray:
     out = np.zeros(n + sr)
     kick_len = int(0.35 * sr)
     t = np.arange(kick_len) / sr
@@ -136,7 +136,7 @@ def _saw(freq_hz: float, length: int, sr: int, rng) -> np.ndarray:
     return 2 * phase - 1
 
 
-def _bass(rng, n, beat, chord_len, roots, sr, style) -> np.ndarray:
+def bass_part(rng, n, beat, chord_len, roots, sr, style) -> np.ndarray:
     out = np.zeros(n + sr)
     step = beat // (2 if rng.random() < 0.5 else 1)
     for start in range(0, n, step):
@@ -147,7 +147,7 @@ def _bass(rng, n, beat, chord_len, roots, sr, style) -> np.ndarray:
     return _lowpass(out[:n], 200 + 600 * style.brightness * rng.uniform(0.5, 1.5), sr)
 
 
-def _pads(rng, n, chord_len, roots, scale, sr, style) -> np.ndarray:
+def pad_part(rng, n, chord_len, roots, scale, sr, style) -> np.ndarray:
     out = np.zeros(n + sr)
     for i, start in enumerate(range(0, n, chord_len)):
         base = roots[i] + 24
@@ -159,7 +159,7 @@ def _pads(rng, n, chord_len, roots, scale, sr, style) -> np.ndarray:
     return _lowpass(out[:n], 800 + 4000 * style.brightness * rng.uniform(0.5, 1.5), sr)
 
 
-def _lead(rng, n, beat, roots, chord_len, scale, sr, style) -> np.ndarray:
+def lead_part(rng, n, beat, roots, chord_len, scale, sr, style) -> np.ndarray:
     out = np.zeros(n + sr)
     pos = 0
     degree = int(rng.integers(7))
@@ -176,7 +176,7 @@ def _lead(rng, n, beat, roots, chord_len, scale, sr, style) -> np.ndarray:
     return out[:n]
 
 
-def _voice(rng, n, beat, roots, chord_len, sr) -> np.ndarray:
+def vowel_part(rng, n, beat, roots, chord_len, sr) -> np.ndarray:
     """A sung-vowel stand-in: a glottal pulse train through three formant resonators."""
     out = np.zeros(n + sr)
     pos = int(beat * rng.integers(0, 4))

@@ -76,10 +76,6 @@ class Compressor(Processor):
         ParamSpec("makeup_db", -12.0, 24.0, 0.0, "lin", "dB", "gain added after compression"),
     )
 
-    def static_curve_db(self, level_db: np.ndarray) -> np.ndarray:
-        """Steady-state output level (dB) for a constant input level, makeup included."""
-        return gain_computer_db(level_db, self.threshold_db, self.ratio, self.knee_db) + self.makeup_db
-
     def gain_db(self, audio: np.ndarray, sr: float) -> np.ndarray:
         """Per-sample gain M - y_L[n] in dB that ``render`` applies to every channel."""
         check_audio(audio, sr)

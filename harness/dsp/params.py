@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Mapping, Sequence, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 
@@ -180,7 +181,7 @@ class Processor:
             if isinstance(f.default, Processor):
                 prefix = f.name + "."
                 sub = {k[len(prefix):]: v for k, v in flat.items() if k.startswith(prefix)}
-                kwargs[f.name] = type(f.default)._build(sub)
+                kwargs[f.name] = type(f.default)._build(sub)  # noqa: SLF001 - a nested Processor's own builder
             else:
                 kwargs[f.name] = flat[f.name]
         return cls(**kwargs)

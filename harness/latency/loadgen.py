@@ -10,8 +10,8 @@ warm-up, at least `min_query_count` queries AND `min_duration_s` seconds were ob
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from harness.stats import percentile_nearest_rank
 

@@ -13,20 +13,20 @@ import json
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from harness.candidates.onnx_model import OnnxController
-from harness.environment import fingerprint, gpu_name
 from harness.controller_inputs import query_features
+from harness.environment import fingerprint, gpu_name
 from harness.latency.loadgen import Settings, run_offline, run_single_stream
 from harness.latency.projection import project
 from harness.latency.targets import HardwareTarget
+from harness.loudness_target import LoudnessTarget
 from harness.models import Release
 from harness.onnx_session import available_providers, make_session
-from harness.loudness_target import LoudnessTarget
 from harness.tasks import get_task
 from harness.tasks.base import Query
 
@@ -88,12 +88,14 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                     sess = make_session(path, threads=threads)
                     name = sess.get_inputs()[0].name
                     batch = np.repeat(feats, settings.offline_batch, axis=0)
-                    ctrl = _measured(lambda i: sess.run(None, {name: feats}), lambda n: sess.run(None, {name: batch}), settings)
+                    ctrl = _measured(lambda i, sess=sess, name=name: sess.run(None, {name: feats}),
+                                     lambda n, sess=sess, name=name, batch=batch: sess.run(None, {name: batch}),
+                                     settings)
                     rows.append(_row(release, precision, "cpu", "measured", "controller", threads, ctrl, clip_seconds,
                                      provider="CPUExecutionProvider", cpu=fingerprint()["cpu"]))
                     cpu_rows[threads] = ctrl
                     cand = OnnxController(release, precision, threads=threads)
-                    e2e = _measured(lambda i: cand.predict(query).render(query), None,
+                    e2e = _measured(lambda i, cand=cand: cand.predict(query).render(query), None,
                                     Settings(settings.warmup_queries // 5 + 1, max(10, settings.min_query_count // 10),
                                              settings.min_duration_s, settings.max_duration_s))
                     rows.append(_row(release, precision, "cpu", "measured", "end_to_end", threads, e2e, clip_seconds,
@@ -124,7 +126,8 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                     e["reason"] = "projected: device model for the controller + measured CPU time for features and DSP"
                     rows.append(_row(release, precision, target.name, "projected", "end_to_end", None, e, clip_seconds,
                                      assumptions={**proj.assumptions, "host_ms_from_cpu_measurement": host_ms,
-                                                  "host": "features and rendering on the instance CPU at this machine's per-core speed"}))
+                                                  "host": "features and rendering on the instance CPU "
+                                                          "at this machine's per-core speed"}))
             if cuda_here and target.kind == "gpu" and not any(r["hardware"].startswith("cuda:") for r in rows
                                                               if r["precision"] == precision):
                 if target.get("gpu_name_contains", "\0") not in gpu:

@@ -106,7 +106,8 @@ def project(model_path: str | Path, target: HardwareTarget, *, batch: int = 1, t
         per_node = target.get("kernel_launch_us") * 1e-6
         pcie = 2 * target.get("pcie_latency_us") * 1e-6 + io_bytes / (target.get("pcie_gbs") * 1e9)
         total_s += pcie
-        assumptions.update(peak_fp32_tflops=target.get("peak_fp32_tflops"), kernel_launch_us=target.get("kernel_launch_us"),
+        assumptions.update(peak_fp32_tflops=target.get("peak_fp32_tflops"),
+                           kernel_launch_us=target.get("kernel_launch_us"),
                            pcie_gbs=target.get("pcie_gbs"), pcie_ms=pcie * 1e3,
                            int8="QDQ executed as dequantize + FP32 kernels on the CUDA provider",
                            source=target.get("source"))

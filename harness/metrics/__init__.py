@@ -7,6 +7,27 @@ float32/float64 at nominal full scale +-1.0. A pure function raises
 ``Measurement(value=None, reason=...)``. See docs/metrics.md.
 """
 
+from .distances import (
+    dynamics_error_db,
+    loudness_error_lu,
+    loudness_range_error_lu,
+    mrstft_distance,
+    tonal_balance_error_db,
+)
+from .kweighting import apply_kweighting, kweighting_coefficients, kweighting_sos
+from .loudness import (
+    LoudnessStats,
+    integrated_lufs,
+    loudness_range_lu,
+    loudness_stats,
+    loudness_target_error_lu,
+    max_momentary_lufs,
+    max_short_term_lufs,
+    momentary_loudness_lufs,
+    plr_db,
+    short_term_loudness_lufs,
+)
+from .peaks import PeakStats, crest_factor_db, peak_stats, sample_peak_dbfs, true_peak_dbtp
 from .registry import (
     REGISTRY,
     Measurement,
@@ -19,28 +40,7 @@ from .registry import (
     measure_all,
     register,
 )
-from .kweighting import apply_kweighting, kweighting_coefficients, kweighting_sos
-from .peaks import PeakStats, crest_factor_db, peak_stats, sample_peak_dbfs, true_peak_dbtp
-from .loudness import (
-    LoudnessStats,
-    integrated_loudness_lufs,
-    loudness_range_lu,
-    loudness_stats,
-    loudness_target_error_lu,
-    max_momentary_lufs,
-    max_short_term_lufs,
-    momentary_loudness_lufs,
-    plr_db,
-    short_term_loudness_lufs,
-)
 from .spectral import BandLevels, mono_power_spectrum, spectral_centroid_hz, third_octave_bands, tonal_balance_db
-from .distances import (
-    dynamics_error_db,
-    loudness_error_lu,
-    loudness_range_error_lu,
-    mrstft_distance,
-    tonal_balance_error_db,
-)
 
 __all__ = [
     "REGISTRY",
@@ -63,7 +63,7 @@ __all__ = [
     "crest_factor_db",
     "LoudnessStats",
     "loudness_stats",
-    "integrated_loudness_lufs",
+    "integrated_lufs",
     "momentary_loudness_lufs",
     "short_term_loudness_lufs",
     "max_momentary_lufs",

@@ -6,11 +6,12 @@ Every distance is 0 for identical signals. An Unmeasurable side is reported as
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
-from .loudness import integrated_loudness_lufs, loudness_range_lu, loudness_stats
+from .loudness import integrated_lufs, loudness_range_lu, loudness_stats
 from .registry import Unmeasurable, as_audio, check_sample_rate, register
 from .spectral import band_levels, mono_power_spectrum
 from .stft import magnitude_sums_against, multi_resolution_magnitude_sums, target_powers
@@ -113,14 +114,14 @@ def tonal_balance_error_db(output: np.ndarray, target: np.ndarray, sr: float) ->
     unit="LU",
     direction="lower",
     kind="distance",
-    reference="|integrated_loudness_lufs(output) - integrated_loudness_lufs(target)| (BS.1770-4)",
+    reference="|integrated_lufs(output) - integrated_lufs(target)| (BS.1770-4)",
     doc="Absolute difference of BS.1770-4 integrated loudness, output vs target.",
 )
 def loudness_error_lu(output: np.ndarray, target: np.ndarray, sr: float) -> float:
     """|LUFS(output) - LUFS(target)| in LU (BS.1770-4 integrated loudness)."""
     out, tgt, rate = _pair(output, target, sr)
     return abs(
-        _side("output", integrated_loudness_lufs, out, rate) - _side("target", integrated_loudness_lufs, tgt, rate)
+        _side("output", integrated_lufs, out, rate) - _side("target", integrated_lufs, tgt, rate)
     )
 
 
@@ -174,7 +175,9 @@ class MrstftAgainst:
     def __call__(self, output: np.ndarray) -> float:
         out = _side("output", as_audio, output)
         if out.shape != self._powers.shape:
-            raise ValueError(f"output {out.shape} and target {self._powers.shape} must have the same (channels, samples)")
+            raise ValueError(
+                f"output {out.shape} and target {self._powers.shape} must have the same (channels, samples)"
+            )
         per_resolution = magnitude_sums_against(out, self._powers)
         return sum(s.spectral_convergence + s.log_magnitude_l1 for s in per_resolution) / len(per_resolution)
 

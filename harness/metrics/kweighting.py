@@ -63,7 +63,11 @@ def kweighting_coefficients(sample_rate: float) -> tuple[tuple[np.ndarray, np.nd
     vh = 10.0 ** (_SHELF_GAIN_DB / 20.0)
     vb = vh**_SHELF_MID_GAIN_EXPONENT
     a0 = 1.0 + k / _SHELF_Q + k * k
-    shelf_b = np.array([(vh + vb * k / _SHELF_Q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / _SHELF_Q + k * k) / a0])
+    shelf_b = np.array([
+        (vh + vb * k / _SHELF_Q + k * k) / a0,
+        2.0 * (k * k - vh) / a0,
+        (vh - vb * k / _SHELF_Q + k * k) / a0,
+    ])
     shelf_a = np.array([1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / _SHELF_Q + k * k) / a0])
 
     k = math.tan(math.pi * _HIGHPASS_F0_HZ / sr)

@@ -16,8 +16,8 @@ final *partial* block (divided by the full block length) when the remainder is
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 from numba import njit
@@ -45,7 +45,7 @@ __all__ = [
     "LOUDNESS_FLOOR_LUFS",
     "LoudnessStats",
     "loudness_stats",
-    "integrated_loudness_lufs",
+    "integrated_lufs",
     "momentary_loudness_lufs",
     "short_term_loudness_lufs",
     "max_momentary_lufs",
@@ -399,7 +399,7 @@ def _from_stats(name: str):
 
 
 @register(
-    "integrated_loudness_lufs",
+    "integrated_lufs",
     unit="LUFS",
     direction=None,
     kind="meter",
@@ -408,7 +408,7 @@ def _from_stats(name: str):
     shared="loudness_stats",
     from_shared=_from_stats("integrated_lufs"),
 )
-def integrated_loudness_lufs(audio: np.ndarray, sr: float) -> float:
+def integrated_lufs(audio: np.ndarray, sr: float) -> float:
     """ITU-R BS.1770-4 integrated (gated) loudness in LUFS.
 
     K-weighting at any sample rate, 400 ms blocks at 100 ms hops, -70 LUFS
@@ -476,7 +476,7 @@ def loudness_range_lu(audio: np.ndarray, sr: float) -> float:
     unit="dB",
     direction=None,
     kind="meter",
-    reference="definition: true_peak_dbtp - integrated_loudness_lufs (AES TD1008 PLR)",
+    reference="definition: true_peak_dbtp - integrated_lufs (AES TD1008 PLR)",
     doc="Peak-to-loudness ratio: true peak (dBTP) minus integrated loudness (LUFS).",
     shared="loudness_stats",
     from_shared=_from_stats("plr_db"),
@@ -490,7 +490,7 @@ def loudness_target_error_lu(audio: np.ndarray, sr: float, target_lufs: float) -
     """|integrated loudness - target_lufs| in LU, e.g. a master against -14 LUFS."""
     if not math.isfinite(target_lufs):
         raise ValueError(f"target_lufs must be finite, got {target_lufs}")
-    return abs(integrated_loudness_lufs(audio, sr) - float(target_lufs))
+    return abs(integrated_lufs(audio, sr) - float(target_lufs))
 
 
 __all__ += ["SILENCE_REASON", "SILENT_PEAK_REASON"]

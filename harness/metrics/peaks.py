@@ -4,10 +4,11 @@ True peak follows BS.1770-4 Annex 2: oversample 4x with the Annex's 48-tap
 interpolating FIR (4 phases of 12 taps), take the largest absolute value of the
 oversampled signal. Two choices the Annex leaves open: only interpolated points
 whose 12-sample window lies inside the clip count (no zero-history edge
-overshoot), and the sample peak is a floor (true peak >= sample peak). The Annex aims at >= 192 kHz after oversampling, so inputs
-at >= 176.4 kHz are oversampled 2x (phases 0 and 2 of the same filter, the
-half-sample points) instead of 4x. Float input needs no 12.04 dB
-pre-attenuation (that is fixed-point headroom).
+overshoot), and the sample peak is a floor (true peak >= sample peak). The
+Annex aims at >= 192 kHz after oversampling, so inputs at >= 176.4 kHz are
+oversampled 2x (phases 0 and 2 of the same filter, the half-sample points)
+instead of 4x. Float input needs no 12.04 dB pre-attenuation (that is
+fixed-point headroom).
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ scale +-1.0; a 1-D array is read as mono. Inputs are never modified.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -114,7 +115,9 @@ class MetricSpec:
     from_shared: Callable[[Any], Any] | None = field(default=None, repr=False)
 
 
-REGISTRY: Registry[MetricSpec] = Registry("metric", describe=lambda spec: f"{spec.kind}, {spec.unit or '-'}: {spec.doc}")
+REGISTRY: Registry[MetricSpec] = Registry(
+    "metric", describe=lambda spec: f"{spec.kind}, {spec.unit or '-'}: {spec.doc}"
+)
 _SHARED_ANALYSES: dict[str, Callable[[np.ndarray, float], Any]] = {}
 
 
@@ -211,9 +214,9 @@ def measure_all(audio: np.ndarray, sr: float) -> dict[str, Measurement]:
             if failure is not None:
                 out[spec.name] = Measurement(None, spec.unit, failure.reason)
             else:
-                out[spec.name] = _to_measurement(spec, lambda: spec.from_shared(result))
+                out[spec.name] = _to_measurement(spec, lambda spec=spec, result=result: spec.from_shared(result))
         else:
-            out[spec.name] = _to_measurement(spec, lambda: spec.fn(audio, sr))
+            out[spec.name] = _to_measurement(spec, lambda spec=spec: spec.fn(audio, sr))
     return out
 
 

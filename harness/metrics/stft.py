@@ -146,8 +146,8 @@ def multi_resolution_magnitude_sums(
             for i in range(3):
                 totals[r][i] += sums[i]
     return [
-        MagnitudeSums(d, t, l, channels * stft_frame_count(n, hop) * (fft_size // 2 + 1))
-        for (d, t, l), (fft_size, hop, _) in zip(totals, resolutions)
+        MagnitudeSums(d, t, log_diff, channels * stft_frame_count(n, hop) * (fft_size // 2 + 1))
+        for (d, t, log_diff), (fft_size, hop, _) in zip(totals, resolutions)
     ]
 
 
@@ -255,6 +255,6 @@ def magnitude_sums_against(output: np.ndarray, target: TargetPowers) -> list[Mag
                 totals[r][1] += t
                 totals[r][2] += 0.5 * float(ratios.sum())
     return [
-        MagnitudeSums(d, t, l, channels * stft_frame_count(n, hop) * (fft_size // 2 + 1))
-        for (d, t, l), (fft_size, hop, _) in zip(totals, target.resolutions)
+        MagnitudeSums(d, t, log_diff, channels * stft_frame_count(n, hop) * (fft_size // 2 + 1))
+        for (d, t, log_diff), (fft_size, hop, _) in zip(totals, target.resolutions)
     ]

@@ -15,15 +15,14 @@ registry entry (and suite data).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from harness.dsp.params import Processor
 from harness.registry import UnknownName, did_you_mean
-
-
 from harness.tasks import distributions
 
 
@@ -125,7 +124,9 @@ def resolve_params(defaults: Mapping[str, Any], overrides: Mapping[str, Any], ta
     """Suite overrides on top of the task's documented defaults; unknown names are errors."""
     unknown = [k for k in overrides if k not in defaults]
     if unknown:
-        raise ValueError(f"task {task!r}: unknown degradation parameter {unknown[0]!r}{did_you_mean(unknown[0], defaults)}")
+        raise ValueError(
+            f"task {task!r}: unknown degradation parameter {unknown[0]!r}{did_you_mean(unknown[0], defaults)}"
+        )
     params = {**defaults, **overrides}
     for name, spec in params.items():
         distributions.validate(f"{task}.degradation.{name}", spec)

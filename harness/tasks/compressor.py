@@ -12,7 +12,8 @@ release_ms 30–600 (log) · makeup_db 0–8.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -36,10 +37,10 @@ def raw_of(clip: SourceClip) -> np.ndarray:
     """The unmastered version: the stored raw mix, else the clip brought to -20 LUFS."""
     if clip.raw is not None:
         return clip.raw
-    from harness.metrics import Unmeasurable, integrated_loudness_lufs
+    from harness.metrics import Unmeasurable, integrated_lufs
 
     try:
-        gain_db = RAW_LUFS - integrated_loudness_lufs(clip.target, clip.sample_rate)
+        gain_db = RAW_LUFS - integrated_lufs(clip.target, clip.sample_rate)
     except Unmeasurable:
         gain_db = 0.0
     return clip.target * 10 ** (gain_db / 20)

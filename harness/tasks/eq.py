@@ -18,7 +18,8 @@ Defaults (each overridable in a suite's `[tasks.eq.degradation]`):
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,8 @@ def sample_damage(params: Mapping[str, Any], rng: np.random.Generator) -> tuple[
             bands["high_shelf"] = HighShelf(draw(params, "dull_hz", rng), draw(params, "dull_db", rng))
         else:
             slot = f"peak{1 + sum(m in PEAK_MOVES for m in chosen)}"
-            bands[slot] = Peak(draw(params, f"{move}_hz", rng), draw(params, f"{move}_db", rng), draw(params, f"{move}_q", rng))
+            bands[slot] = Peak(draw(params, f"{move}_hz", rng), draw(params, f"{move}_db", rng),
+                               draw(params, f"{move}_q", rng))
         chosen.append(str(move))
     return EQ(**bands), chosen
 

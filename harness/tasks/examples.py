@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from harness.audio import read_audio
 from harness.corpus.manifest import ClipRecord, Manifest
+from harness.source_clip import SourceClip
 from harness.suite_schema import Suite
 from harness.tasks import get_task
-from harness.source_clip import SourceClip
 from harness.tasks.base import Example, resolve_params, task_rng
 
 

@@ -17,20 +17,21 @@ mud_probability 0.3 (+2…+5 dB at 200–400 Hz, Q 1).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
+from harness.dsp import EQ, Compressor, HighShelf, LowShelf, MasteringChain, Peak, TruePeakLimiter
 from harness.finishing import GLUE, master_to_target
 from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
-from harness.dsp import EQ, Compressor, HighShelf, LowShelf, MasteringChain, Peak, TruePeakLimiter
 from harness.source_clip import SourceClip
 from harness.tasks.base import Example, Query, TaskSpec, Variant, draw
 from harness.tasks.compressor import raw_of
 from harness.tasks.eq import inverse
 
 NAME = "mastering"
-MAKEUP_MAX_DB = 24.0
+MAKEUP = Compressor.spec("makeup_db")  # the oracle's makeup must fit the compressor's range
 DEFAULTS: dict[str, Any] = {
     "level_drop_db": {"uniform": [3.0, 12.0]},
     "tilt_db": {"uniform": [0.0, 4.0]},
@@ -53,12 +54,13 @@ def finished_target(clip: SourceClip, target_lufs: float, ceiling_dbtp: float) -
 
 def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Generator, *,
                  variant: str = "reference_free", partner: SourceClip | None = None,
-                 target_lufs: float = DEFAULT_TARGET_LUFS, ceiling_dbtp: float = DEFAULT_CEILING_DBTP, **_: Any) -> Example:
+                 target_lufs: float = DEFAULT_TARGET_LUFS, ceiling_dbtp: float = DEFAULT_CEILING_DBTP,
+                 **_: Any) -> Example:
     sr = clip.sample_rate
     target, pre_gain_db, gain_db = finished_target(clip, target_lufs, ceiling_dbtp)
     drop = draw(params, "level_drop_db", rng)
     exact = True
-    room = MAKEUP_MAX_DB - (pre_gain_db + gain_db)
+    room = MAKEUP.max - (pre_gain_db + gain_db)
     if drop > room:  # keep the oracle's makeup inside the compressor's range
         drop = max(room, 0.0)
         exact = room >= 0
@@ -77,7 +79,7 @@ def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Gen
         compressor=Compressor(
             threshold_db=GLUE.threshold_db - shift, ratio=GLUE.ratio, knee_db=GLUE.knee_db,
             attack_ms=GLUE.attack_ms, release_ms=GLUE.release_ms,
-            makeup_db=float(np.clip(shift + gain_db, -12.0, MAKEUP_MAX_DB)),
+            makeup_db=MAKEUP.clip(shift + gain_db),
         ),
         limiter=TruePeakLimiter(ceiling_dbtp=ceiling_dbtp),
     )
@@ -90,8 +92,9 @@ def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Gen
         query=Query(task=NAME, variant=variant, audio=damaged, sample_rate=sr, reference=reference,
                     target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp),
         clip_id=clip.id, source=clip.source, target=target, oracle=oracle,
-        oracle_exact=exact and -12.0 <= shift + gain_db <= MAKEUP_MAX_DB,
-        damage={"level_drop_db": drop, "eq": damage.to_dict(), "reference_clip": partner.id if reference is not None else None},
+        oracle_exact=exact and MAKEUP.min <= shift + gain_db <= MAKEUP.max,
+        damage={"level_drop_db": drop, "eq": damage.to_dict(),
+                "reference_clip": partner.id if reference is not None else None},
     )
 
 
