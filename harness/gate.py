@@ -141,7 +141,9 @@ def _check(bar: Bar, task: str, suite: Suite, gated: Gated, rows: list[dict], re
         keys = sorted(set(mine) & set(theirs))
         if not keys:
             return verdict(False, f"missing data: no paired clips with {best} on {task}")
-        med, (lo, hi) = paired_difference_ci([mine[k] for k in keys], [theirs[k] for k in keys])
+        clusters = report.get("corpus", {}).get("clusters", {})  # resample clusters, not clips
+        med, (lo, hi) = paired_difference_ci([mine[k] for k in keys], [theirs[k] for k in keys],
+                                             clusters=[clusters.get(k[0], k[0]) for k in keys])
         return verdict(hi < 0, f"{metric} − {best}: median {med:+.4g}, 95% CI [{lo:+.4g}, {hi:+.4g}] over {len(keys)} "
                                "clips (bar: CI entirely below 0)")
     if bar.kind == "vs_previous":

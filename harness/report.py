@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from harness.candidates import CANDIDATES
-from harness.corpus.manifest import Manifest
+from harness.corpus.manifest import Manifest, clip_clusters
 from harness.environment import fingerprint
 from harness.metrics import get_metric
 from harness.stats import bootstrap_ci, paired_difference_ci, summarise
@@ -25,30 +25,36 @@ def _finite(values) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
 
 
-def _gap_summary(gaps: list[float]) -> dict[str, Any] | None:
-    g = _finite(gaps)
-    if not g:
+def _gap_summary(rows: list[dict], metric: str) -> dict[str, Any] | None:
+    pairs = [(r["gap_closed"].get(metric), r["cluster"]) for r in rows]
+    pairs = [(g, c) for g, c in pairs if g is not None and math.isfinite(g)]
+    if not pairs:
         return None
-    lo, hi = bootstrap_ci(g)
+    g = [v for v, _ in pairs]
+    lo, hi = bootstrap_ci(g, clusters=[c for _, c in pairs])
     return {"median": float(np.median(g)), "ci95": [lo, hi], "n": len(g),
+            "clusters": len({c for _, c in pairs}),
             "worse_than_bypass": float(np.mean([x < -WORSE_TOLERANCE for x in g]))}
 
 
 def _candidate_block(rows: list[dict], metrics: list[str], primary: str, extra: list[str] = ()) -> dict[str, Any]:
     block: dict[str, Any] = {"metrics": {}, "n_clips": len(rows)}
     for m in [*metrics, *extra]:
-        vals = _finite(r["metrics"].get(m) for r in rows)
-        if vals:
-            block["metrics"][m] = summarise(vals).to_json()
-    block["gap_closed"] = _gap_summary([r["gap_closed"].get(primary) for r in rows])
-    block["gap_closed_by_metric"] = {m: _gap_summary([r["gap_closed"].get(m) for r in rows]) for m in metrics}
+        values = [r["metrics"].get(m) for r in rows]
+        if _finite(values):
+            block["metrics"][m] = summarise(values, clusters=[r["cluster"] for r in rows]).to_json()
+    block["gap_closed"] = _gap_summary(rows, primary)
+    block["gap_closed_by_metric"] = {m: _gap_summary(rows, m) for m in metrics}
     return block
 
 
 def build_report(suite: Suite, manifest: Manifest, run_id: str, rows: list[dict], *,
                  failures: list[dict] | None = None, unavailable: dict[str, str] | None = None,
                  latency: list[dict] | None = None) -> dict[str, Any]:
-    ok = [r for r in rows if not r.get("error")]
+    # Rows carry their cluster (clips sharing source material, one clip's variants): the statistics
+    # resample clusters, not rows.
+    clusters = clip_clusters(manifest.clips)
+    ok = [{**r, "cluster": clusters.get(r["clip_id"], r["clip_id"])} for r in rows if not r.get("error")]
     tasks: dict[str, Any] = {}
     for task, cfg in suite.tasks.items():
         primary = cfg.primary_metric
@@ -91,7 +97,8 @@ def build_report(suite: Suite, manifest: Manifest, run_id: str, rows: list[dict]
         "suite": suite.name,
         "corpus": {"source": manifest.recipe.get("kind"), "clips": len(manifest.clips),
                    "test_clips": len(manifest.split("test")), "test_sources": sources,
-                   "manifest_hash": manifest.manifest_hash},
+                   "manifest_hash": manifest.manifest_hash,
+                   "clusters": {c.id: clusters[c.id] for c in manifest.split("test")}},
         "tasks": tasks,
         "latency": list(latency or []),
         "failures": fails,
@@ -110,12 +117,14 @@ def _best_baseline(cands: dict[str, Any], primary: str, direction: str) -> str |
 
 def _paired(rows: list[dict], base_rows: list[dict], primary: str, base: str) -> dict[str, Any] | None:
     base_by_clip = {(r["clip_id"], r["variant"]): r["metrics"].get(primary) for r in base_rows}
-    pairs = [(r["metrics"].get(primary), base_by_clip.get((r["clip_id"], r["variant"]))) for r in rows]
-    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    pairs = [(r["metrics"].get(primary), base_by_clip.get((r["clip_id"], r["variant"])), r["cluster"]) for r in rows]
+    pairs = [(a, b, c) for a, b, c in pairs if a is not None and b is not None]
     if not pairs:
         return None
-    med, (lo, hi) = paired_difference_ci([a for a, _ in pairs], [b for _, b in pairs])
-    return {"baseline": base, "metric": primary, "median_difference": med, "ci95": [lo, hi], "n": len(pairs)}
+    med, (lo, hi) = paired_difference_ci([a for a, _, _ in pairs], [b for _, b, _ in pairs],
+                                         clusters=[c for _, _, c in pairs])
+    return {"baseline": base, "metric": primary, "median_difference": med, "ci95": [lo, hi], "n": len(pairs),
+            "clusters": len({c for _, _, c in pairs})}
 
 
 def _verdict(block: dict[str, Any], direction: str) -> str:

@@ -95,3 +95,44 @@ def assign_splits(n: int, split: dict[str, float], seed: int) -> list[str]:
     for rank, idx in enumerate(order):
         out[idx] = labels[rank]
     return out
+
+
+# Generated clips share source material through these layers (a MIDI piece, a drum loop); one-shot
+# hits, textures and synthesised voices are generic and shared by everything, so they do not link.
+SHARED_MATERIAL_PREFIXES = ("midi:", "loop:")
+
+
+def material_keys(rec: ClipRecord) -> set[str]:
+    """What source material a clip is made of: its file for folder clips, its piece and loop for generated ones."""
+    if rec.source != "generated":
+        return {f"file:{rec.origin}"}
+    keys = set()
+    for layer in rec.layers:
+        if layer.startswith(SHARED_MATERIAL_PREFIXES):
+            kind, _, rest = layer.partition(":")
+            keys.add(f"{kind}:{rest.split(':', 1)[0].split('@', 1)[0]}")
+    return keys
+
+
+def clip_clusters(clips: list[ClipRecord] | tuple[ClipRecord, ...]) -> dict[str, str]:
+    """Clip id -> cluster: clips that share any source material (transitively) form one cluster, the
+    unit the statistics resample (rows of one song, or one clip's variants, are not independent).
+    A cluster is named by its first clip in id order."""
+    parent = {c.id: c.id for c in clips}
+
+    def find(a: str) -> str:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    owner: dict[str, str] = {}
+    for c in sorted(clips, key=lambda r: r.id):
+        for key in sorted(material_keys(c)):
+            if key in owner:
+                ra, rb = find(owner[key]), find(c.id)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+            else:
+                owner[key] = c.id
+    return {c.id: find(c.id) for c in clips}
