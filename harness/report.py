@@ -18,7 +18,6 @@ from harness.stats import bootstrap_ci, paired_difference_ci, summarise
 from harness.suite_schema import Suite
 
 SCHEMA_VERSION = 1
-WORSE_TOLERANCE = 1e-6
 
 
 def _finite(values) -> list[float]:
@@ -26,15 +25,28 @@ def _finite(values) -> list[float]:
 
 
 def _gap_summary(rows: list[dict], metric: str) -> dict[str, Any] | None:
-    pairs = [(r["gap_closed"].get(metric), r["cluster"]) for r in rows]
-    pairs = [(g, c) for g, c in pairs if g is not None and math.isfinite(g)]
-    if not pairs:
+    """Gap closed on one metric: the per-clip median with its cluster-bootstrap CI, the aggregate as a
+    ratio of sums (1 - sum d_out / sum d_in, which a single tiny denominator cannot blow up), how
+    many examples had damage below the metric's audibility floor (left out), and the harm share:
+    examples made worse than bypass by more than that floor."""
+    floor = get_metric(metric).audible_floor or 0.0
+    scored = [r for r in rows if r["gap_closed"].get(metric) is not None and math.isfinite(r["gap_closed"][metric])]
+    paired = [(r["metrics"].get(metric), r["metrics"].get(f"input.{metric}")) for r in rows]
+    paired = [(o, i) for o, i in paired if o is not None and i is not None]
+    below = sum(1 for _, i in paired if i <= floor)
+    if not scored:
         return None
-    g = [v for v, _ in pairs]
-    lo, hi = bootstrap_ci(g, clusters=[c for _, c in pairs])
+    g = [r["gap_closed"][metric] for r in scored]
+    lo, hi = bootstrap_ci(g, clusters=[r["cluster"] for r in scored])
+    sums = [(r["metrics"].get(metric), r["metrics"].get(f"input.{metric}")) for r in scored]
+    sums = [(o, i) for o, i in sums if o is not None and i is not None]
+    d_out, d_in = sum(o for o, _ in sums), sum(i for _, i in sums)
+    harm = [o - i > floor for o, i in paired] if paired else [x < 0 for x in g]
     return {"median": float(np.median(g)), "ci95": [lo, hi], "n": len(g),
-            "clusters": len({c for _, c in pairs}),
-            "worse_than_bypass": float(np.mean([x < -WORSE_TOLERANCE for x in g]))}
+            "clusters": len({r["cluster"] for r in scored}),
+            "ratio_of_sums": 1.0 - d_out / d_in if d_in > 0 else None,
+            "below_floor": below, "audible_floor": floor,
+            "worse_than_bypass": float(np.mean(harm))}
 
 
 def _candidate_block(rows: list[dict], metrics: list[str], primary: str, extra: list[str] = ()) -> dict[str, Any]:

@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from harness.candidates import Candidate, Unavailable, get_candidate
 from harness.corpus.manifest import Manifest
 from harness.environment import fingerprint
-from harness.metrics import Unmeasurable, measure
-from harness.metrics.distances import distance_against
+from harness.metrics import Unmeasurable, get_metric, measure
+from harness.metrics.distances import OutputAnalysis, distance_against
 from harness.parallel import process_pool
 from harness.progress import Progress
 from harness.store import Store
 from harness.suite_schema import Suite
 from harness.tasks.examples import build_example, example_keys, task_examples
 
-RUNNER_VERSION = 1
+RUNNER_VERSION = 2  # 2: loudness-matched distances, input distances stored, audibility floors
 
 
 @dataclass
@@ -64,32 +64,57 @@ def prepare_against(example, metrics: list[str]) -> Against:
 def input_distances(example, metrics: list[str], against: Against | None = None) -> dict[str, float | None]:
     """d(damaged input, target) per metric: the bypass distance every candidate's gap is relative to."""
     against = against if against is not None else prepare_against(example, metrics)
-    return {name: _distance(against.get(name), example.query.audio) for name in metrics}
+    analysis = OutputAnalysis(example.query.audio, example.query.sample_rate)
+    return {name: _distance(against.get(name), analysis) for name in metrics}
 
 
-def _distance(fn, audio) -> float | None:
+def _distance(fn, analysis: OutputAnalysis) -> float | None:
     if fn is None:
         return None
     try:
-        value = float(fn(audio))
+        value = float(fn(analysis))
     except Unmeasurable:
         return None
     return value if math.isfinite(value) else None
 
 
+def gap_closed(d_out: float | None, d_in: float | None, floor: float | None) -> float | None:
+    """1 - d_out / d_in; None when either is missing or the damage d_in is below the metric's audibility
+    floor (a tiny denominator makes the ratio explode: a 0.09 dB damage once gave -9.7)."""
+    if d_out is None or d_in is None or d_in <= max(floor or 0.0, 1e-12):
+        return None
+    return 1.0 - d_out / d_in
+
+
 def score_output(output, example, metrics: list[str], d_input: dict[str, float | None] | None = None,
-                 against: Against | None = None) -> tuple[dict, dict]:
-    """(metric values, gap closed per metric) for one output against the example's target."""
+                 against: Against | None = None, analysis: OutputAnalysis | None = None) -> tuple[dict, dict]:
+    """(metric values, gap closed per metric) for one output against the example's target.
+
+    The values include each distance of the damaged input as `input.<metric>`, so the report can
+    judge harm (worse than bypass by more than the floor) and sum distances for the aggregate gap."""
     against = against if against is not None else prepare_against(example, metrics)
     d_input = d_input if d_input is not None else input_distances(example, metrics, against)
+    analysis = analysis if analysis is not None else OutputAnalysis(output, example.query.sample_rate)
     values: dict[str, float | None] = {}
     gaps: dict[str, float | None] = {}
     for name in metrics:
-        d_out = _distance(against.get(name), output)
-        d_in = d_input.get(name)
+        d_out = _distance(against.get(name), analysis)
         values[name] = d_out
-        gaps[name] = (1.0 - d_out / d_in) if d_out is not None and d_in is not None and d_in > 1e-12 else None
+        values[f"input.{name}"] = d_input.get(name)
+        gaps[name] = gap_closed(d_out, d_input.get(name), get_metric(name).audible_floor)
     return values, gaps
+
+
+def output_meter(name: str, analysis: OutputAnalysis) -> float | None:
+    """A meter on the output, read from its shared loudness pass where the meter is part of it."""
+    spec = get_metric(name)
+    if spec.shared == "loudness_stats" and spec.from_shared is not None:
+        try:
+            value = spec.from_shared(analysis.loudness)
+        except Unmeasurable:
+            return None
+        return float(value) if value is not None and math.isfinite(value) else None
+    return measure(name, analysis.audio, analysis.sr).value
 
 
 def _score_example(job) -> list[dict]:
@@ -114,9 +139,10 @@ def _score_example(job) -> list[dict]:
                "candidate": cand.name}
         try:
             output = cand.predict_example(example).render(example.query)
-            row["metrics"], row["gap_closed"] = score_output(output, example, metrics, d_input, against)
+            analysis = OutputAnalysis(output, example.query.sample_rate)  # one loudness pass, shared
+            row["metrics"], row["gap_closed"] = score_output(output, example, metrics, d_input, against, analysis)
             for meter in output_meters:
-                row["metrics"][f"output.{meter}"] = measure(meter, output, example.query.sample_rate).value
+                row["metrics"][f"output.{meter}"] = output_meter(meter, analysis)
         except Exception as exc:  # noqa: BLE001 - a failing candidate is recorded in its row and the run goes on
             row["error"] = f"{type(exc).__name__}: {exc}"
         row["seconds"] = time.perf_counter() - t0

@@ -23,7 +23,7 @@ def print_scorecards(report: dict[str, Any], console: Console | None = None) -> 
         table = Table(title=f"{task}: ranked by {primary} ({t['direction']} is better), n={n} examples",
                       title_justify="left")
         for col in ("#", "candidate", "kind", f"{primary} median [95% CI]", "gap closed [95% CI]",
-                    "worse than bypass", "verdict"):
+                    "Σ gap", "harmed", "verdict"):
             table.add_column(col, justify="right" if col in ("#",) else "left")
         for rank, name in enumerate(t["ranking"], 1):
             b = t["candidates"][name]
@@ -33,10 +33,18 @@ def print_scorecards(report: dict[str, Any], console: Console | None = None) -> 
                 str(rank), name, b["kind"],
                 f"{m['median']:.3g} [{m['ci95'][0]:.3g}, {m['ci95'][1]:.3g}] {unit}".rstrip(),
                 f"{gap['median']:+.2f} [{gap['ci95'][0]:+.2f}, {gap['ci95'][1]:+.2f}]" if gap else "—",
+                f"{gap['ratio_of_sums']:+.2f}" if gap and gap.get("ratio_of_sums") is not None else "—",
                 f"{gap['worse_than_bypass']:.0%}" if gap else "—",
                 b["verdict"],
             )
         console.print(table)
+        gaps = [b["gap_closed"] for b in t["candidates"].values() if b.get("gap_closed")]
+        below = max((g.get("below_floor", 0) for g in gaps), default=0)
+        if gaps and "audible_floor" in gaps[0]:
+            floor = gaps[0]["audible_floor"]
+            console.print(f"  gap closed per clip (median, cluster-bootstrap CI) and Σ gap = 1 − Σd_out/Σd_in "
+                          f"leave out {below} example(s) whose damage is below the {floor:g} audibility floor; "
+                          "harmed = worse than bypass by more than that floor")
         if len(sources) > 1:
             for src in sources:
                 line = ", ".join(

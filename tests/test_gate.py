@@ -72,8 +72,8 @@ def _populate(db, suite, *, model=0.5, int8=0.5, prev=0.5, rules=0.8, worse=0, t
             if cand == "bypass":
                 d = 1.0
             rows.append({"task": "eq", "variant": None, "clip_id": f"c{i}", "source": "generated", "candidate": cand,
-                         "metrics": {"mrstft_distance": d, "tonal_balance_error_db": tonal, "loudness_error_lu": 0.1},
-                         "gap_closed": {"mrstft_distance": 1 - d, "tonal_balance_error_db": 0.0,
+                         "metrics": {"matched_mrstft_distance": d, "tonal_balance_error_db": tonal, "loudness_error_lu": 0.1},
+                         "gap_closed": {"matched_mrstft_distance": 1 - d, "tonal_balance_error_db": 0.0,
                                         "loudness_error_lu": 0.0}, "error": None})
     store = Store(db)
     store.start_run("r1", suite.name, manifest.manifest_hash, {})

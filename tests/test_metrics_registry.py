@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -25,7 +26,7 @@ from harness.metrics import (
 
 SR = 48000
 EXPECTED_METERS = {
-    "integrated_loudness_lufs",
+    "integrated_lufs",
     "max_momentary_lufs",
     "max_short_term_lufs",
     "loudness_range_lu",
@@ -38,6 +39,7 @@ EXPECTED_METERS = {
 }
 EXPECTED_DISTANCES = {
     "mrstft_distance",
+    "matched_mrstft_distance",
     "tonal_balance_error_db",
     "loudness_error_lu",
     "loudness_range_error_lu",
@@ -78,7 +80,7 @@ def test_registry_holds_every_meter_and_distance_with_complete_entries():
 
 
 def test_unknown_metric_names_the_known_ones():
-    with pytest.raises(KeyError, match="integrated_loudness_lufs"):
+    with pytest.raises(KeyError, match="integrated_lufs"):
         get_metric("lufs")
 
 
@@ -110,21 +112,22 @@ def test_measurement_json_and_invariants():
         "reason": "silence: all blocks below the -70 LUFS absolute gate",
     }
     assert json.loads(json.dumps(missing.to_json()))["value"] is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="exactly one of value and reason"):
         Measurement(None, "LU")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="exactly one of value and reason"):
         Measurement(1.0, "LU", "both")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'value'"):
         ok.value = 3.0  # frozen
+    assert ok.value == -23.0
 
 
 def test_measure_wraps_values_and_unmeasurable():
     x = programme()
-    m = measure("integrated_loudness_lufs", x, SR)
-    assert m.value == metrics.integrated_loudness_lufs(x, SR) and m.unit == "LUFS"
-    silent = measure("integrated_loudness_lufs", np.zeros((2, SR)), SR)
+    m = measure("integrated_lufs", x, SR)
+    assert m.value == metrics.integrated_lufs(x, SR) and m.unit == "LUFS"
+    silent = measure("integrated_lufs", np.zeros((2, SR)), SR)
     assert silent == Measurement(None, "LUFS", "silence: all blocks below the -70 LUFS absolute gate")
-    short = measure("integrated_loudness_lufs", x[:, : SR // 10], SR)
+    short = measure("integrated_lufs", x[:, : SR // 10], SR)
     assert short.value is None and short.reason == "too short: 0.100 s < 0.4 s"
     d = measure("loudness_error_lu", x * 0.5, x, SR)
     assert d.value == pytest.approx(6.0206, abs=1e-3) and d.unit == "LU"
@@ -182,14 +185,14 @@ def test_measure_all_never_leaks_inf_or_nan(case):
 
 def test_edge_case_reasons_are_specific():
     silence = measure_all(EDGE_CASES["silence"], SR)
-    assert silence["integrated_loudness_lufs"].reason == "silence: all blocks below the -70 LUFS absolute gate"
+    assert silence["integrated_lufs"].reason == "silence: all blocks below the -70 LUFS absolute gate"
     assert silence["true_peak_dbtp"].reason == "silence: every sample is zero"
     assert silence["loudness_range_lu"].reason == "too short: 1.000 s < 3 s"
     nan = measure_all(EDGE_CASES["nan"], SR)
     assert all(m.reason == "non-finite samples: audio contains NaN or Inf" for m in nan.values())
     dc = measure_all(EDGE_CASES["dc"], SR)
     # K-weighting blocks DC; what it measures is the onset step's transient in the first blocks.
-    assert dc["integrated_loudness_lufs"].value < -25.0
+    assert dc["integrated_lufs"].value < -25.0
     assert dc["crest_factor_db"].value == pytest.approx(0.0, abs=1e-12)
 
 

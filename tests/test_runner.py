@@ -50,7 +50,7 @@ def test_run_scores_bounds_and_writes_a_valid_report(music, tmp_path, capsys):
         assert cands["oracle"]["gap_closed"]["median"] > 0.99
         assert report["tasks"][task]["ranking"][0] == "oracle"
     assert report["failures"] == [] and report["corpus"]["source"] == "folder"
-    assert "mastering: ranked by mrstft_distance" in capsys.readouterr().out
+    assert "mastering: ranked by matched_mrstft_distance" in capsys.readouterr().out
     with sqlite3.connect(tmp_path / "r.db") as db:
         assert db.execute("SELECT status FROM runs").fetchone()[0] == "complete"
         assert db.execute("SELECT COUNT(*) FROM aggregates").fetchone()[0] > 0

@@ -11,6 +11,7 @@ from .distances import (
     dynamics_error_db,
     loudness_error_lu,
     loudness_range_error_lu,
+    matched_mrstft_distance,
     mrstft_distance,
     tonal_balance_error_db,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "tonal_balance_db",
     "spectral_centroid_hz",
     "mrstft_distance",
+    "matched_mrstft_distance",
     "tonal_balance_error_db",
     "loudness_error_lu",
     "loudness_range_error_lu",

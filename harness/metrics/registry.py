@@ -113,6 +113,9 @@ class MetricSpec:
     axis: Callable[..., tuple[float, ...]] | None = None
     shared: str | None = None
     from_shared: Callable[[Any], Any] | None = field(default=None, repr=False)
+    # Distances: the smallest difference a listener could hear (metric units). Examples whose damage
+    # is below it are left out of gap-closed statistics, and "harm" means worse than bypass by more.
+    audible_floor: float | None = None
 
 
 REGISTRY: Registry[MetricSpec] = Registry(
@@ -131,6 +134,7 @@ def register(
     doc: str,
     shared: str | None = None,
     from_shared: Callable[[Any], Any] | None = None,
+    audible_floor: float | None = None,
 ):
     """Decorator: register the pure function under ``name`` and return it unchanged."""
     if direction not in ("lower", "higher", None):
@@ -144,7 +148,8 @@ def register(
         if name in REGISTRY and REGISTRY[name].fn is not fn:
             raise ValueError(f"metric {name!r} is already registered")
         REGISTRY.unregister(name)  # re-registering the same function (a module reload) replaces its spec
-        REGISTRY.register(name, MetricSpec(name, unit, direction, kind, reference, doc, fn, None, shared, from_shared))
+        REGISTRY.register(name, MetricSpec(name, unit, direction, kind, reference, doc, fn, None, shared, from_shared,
+                                           audible_floor))
         return fn
 
     return wrap
