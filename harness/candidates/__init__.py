@@ -7,11 +7,11 @@ from harness.candidates.bypass import Bypass
 from harness.candidates.match import Match
 from harness.candidates.matchering_peer import Matchering
 from harness.candidates.oracle import Oracle
-from harness.candidates.rules import Rules
+from harness.candidates.rules import Rules, RulesPlan
 from harness.registry import Registry
 
 CANDIDATES: Registry[type[Candidate]] = Registry("candidate")
-for _cls in (Bypass, Oracle, Rules, Match, Matchering):
+for _cls in (Bypass, Oracle, Rules, RulesPlan, Match, Matchering):
     CANDIDATES.register(_cls.name, _cls)
 
 
