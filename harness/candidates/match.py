@@ -1,6 +1,8 @@
 """`match`: classic DSP matching — what a competent engineer's "match EQ" + "match dynamics" does.
 
-No learning beyond one average curve per task; the parameters come from measurement and search.
+It learns only from the training split (`fit`): one average target curve per task, the shrinkage
+of its corrections and the targets' typical crest factor; everything else comes from measurement
+and search on the query. It never uses the corpus generator's settings.
 
 EQ (task `eq`; also the EQ stage of `mastering`)
   Target curve: the mean loudness-normalised 1/3-octave tonal balance (`tonal_balance_db`, each
@@ -12,11 +14,11 @@ EQ (task `eq`; also the EQ stage of `mastering`)
   Difference d_b = input_b - target_b over the bands with content (within 60 dB of the loudest,
   31.5 Hz-16 kHz), level-aligned by its *median* (an EQ move lifts a few bands; the median
   stays on the untouched ones, so boosts are answered by cuts, not by lifting everything else);
-  shrunk toward 0 by the spread: d'_b = sign(d_b) min(max(|d_b| - 2 spread_b, 0), 6 dB) (soft
-  threshold: a difference within two natural spreads — the classic 2-sigma outlier rule — is
-  taken to be the song, not a fault; at most 6 dB of correction per band). Measured on the
-  synthetic corpus: 1 spread makes most clips worse than bypass (songs differ more than the
-  damage does), 2 breaks even, 3 does nothing — see docs/baselines.md.
+  shrunk toward 0 by the spread: d'_b = sign(d_b) min(max(|d_b| - k spread_b, 0), 6 dB) (soft
+  threshold: a difference within k natural spreads is taken to be the song, not a fault; at most
+  6 dB of correction per band). k is chosen by `fit` from {1, 1.5, 2, 2.5, 3} as the value whose
+  corrections leave the *training* examples' tonal balance closest to their targets (ties to the
+  larger k); before `fit`, k = 2 (the classic 2-sigma outlier rule).
   Fit: `eq_fit.EqFitter` — the 6 bands' band-averaged dB responses against -d', ridge-regularised
   least squares (gains, linear), peaks placed greedily at the largest residual, then 3
   Levenberg-Marquardt (damped Gauss-Newton) steps over gains, frequencies and Qs; gains under
@@ -36,8 +38,9 @@ Mastering (task `mastering`)
   reference_based). Compressor (2:1, knee 6 dB, attack 30 ms, release 200 ms — a bus-glue
   default): reference_based — threshold searched in {L+12, L+8, ..., L-8} (L = post-EQ
   loudness) for the full chain's crest factor closest to the reference's (each candidate
-  rendered through makeup and limiter at the target loudness); reference_free — a gentle glue at
-  L + 4 dB (rides the louder passages and peaks, a few dB of gain reduction). Makeup brings the
+  rendered through makeup and limiter at the target loudness); reference_free — the same search
+  aimed at the median crest factor of the training split's targets (learned in `fit`; without it
+  the glue stage stays open). Makeup brings the
   output to `query.target_lufs`, with the true-peak limiter at `query.ceiling_dbtp`; the gain is
   corrected by the measured loudness after limiting (secant corrections, at most 6, within 0.05 LU).
 """
@@ -60,7 +63,8 @@ from harness.loudness_target import LoudnessTarget
 from harness.tasks.base import Example, Query
 
 DEFAULT_SPREAD_DB = 3.0
-SHRINK_SPREADS = 2.0  # differences within 2 natural spreads are the song, not a fault
+SHRINK_SPREADS = 2.0  # before `fit`: differences within 2 natural spreads (the 2-sigma rule) are the song
+SHRINK_CHOICES = (1.0, 1.5, 2.0, 2.5, 3.0)  # `fit` picks one on the training split
 CAP_DB = 6.0  # at most 6 dB of correction per band beyond that
 EDGE_WEIGHT = 0.5  # bands below 50 Hz and above 12.5 kHz: few bins / little energy, half weight
 
@@ -122,6 +126,30 @@ def match_eq(audio: np.ndarray, sr: float, target: TargetCurve, *, spread_scale:
     if not np.any(np.abs(want) > 0.25):
         return EQ()
     return EqFitter(c.centres_hz, sr).fit(want, weights)
+
+
+def choose_shrink(train: Sequence[Example], target: TargetCurve) -> float:
+    """The shrinkage (in natural spreads) whose match EQ leaves the training examples' tonal balance
+    closest to their targets (median tonal_balance_error_db); ties go to the larger shrinkage (the
+    more cautious one). Seen: training examples only, never the test split."""
+    from harness.metrics import Unmeasurable, tonal_balance_error_db
+
+    if not train:
+        return SHRINK_SPREADS
+    scores: list[tuple[float, float]] = []
+    for shrink in SHRINK_CHOICES:
+        errors = []
+        for ex in train:
+            sr = ex.query.sample_rate
+            x = finite_audio(ex.query.audio)
+            try:
+                repaired = match_eq(x, sr, target, shrink=shrink).render(x, sr)
+                errors.append(tonal_balance_error_db(repaired, ex.target, sr))
+            except Unmeasurable:
+                continue
+        if errors:
+            scores.append((float(np.median(errors)), -shrink))
+    return -min(scores)[1] if scores else SHRINK_SPREADS
 
 
 # -- compressor matching ----------------------------------------------------------------------
@@ -188,8 +216,8 @@ def match_compressor(audio: np.ndarray, reference: np.ndarray | None, sr: float)
 # -- mastering --------------------------------------------------------------------------------
 
 GLUE_SETTINGS = dict(ratio=2.0, knee_db=6.0, attack_ms=30.0, release_ms=200.0)
-GLUE_OFFSET_DB = 4.0  # reference_free: threshold 4 dB above the programme loudness
 REF_THRESHOLD_OFFSETS_DB = (12.0, 8.0, 4.0, 0.0, -4.0, -8.0)
+NO_COMPRESSION_OFFSET_DB = 60.0  # threshold far above the programme: the glue stage passes the mix through
 
 
 def _chain(eq: EQ, threshold_db: float, makeup_db: float, ceiling_dbtp: float) -> MasteringChain:
@@ -215,15 +243,18 @@ def _finish(x: np.ndarray, sr: float, eq: EQ, threshold_db: float, target_lufs: 
     return _chain(eq, threshold_db, gain, ceiling_dbtp)
 
 
-def match_mastering(query: Query, eq: EQ) -> MasteringChain:
+def match_mastering(query: Query, eq: EQ, learned_crest_db: float | None = None) -> MasteringChain:
+    """EQ, then a glue compressor whose threshold makes the output's crest factor match the
+    reference's (reference_based) or the training targets' median (reference_free, learned in
+    `fit`; without it the glue stage stays open), then loudness onto the target."""
     sr = query.sample_rate
     x = finite_audio(query.audio)
     target, ceiling = LoudnessTarget.of(query).lufs, LoudnessTarget.of(query).ceiling_dbtp
     level = loudness_db(eq.render(x, sr), sr)
     if level is None:
         return _chain(eq, 0.0, 0.0, ceiling)
-    threshold = level + GLUE_OFFSET_DB
-    crest_ref = crest_db(finite_audio(query.reference), sr) if query.reference is not None else None
+    threshold = level + NO_COMPRESSION_OFFSET_DB
+    crest_ref = crest_db(finite_audio(query.reference), sr) if query.reference is not None else learned_crest_db
     if crest_ref is not None:
         best: tuple[float, float] | None = None
         for off in REF_THRESHOLD_OFFSETS_DB:
@@ -244,17 +275,28 @@ class Match(PerTaskCandidate):
 
     def __init__(self) -> None:
         self.curves: dict[str, TargetCurve] = {}
+        self.shrink: dict[str, float] = {}
+        self.crest_db: dict[str, float] = {}
 
     def fit(self, train: Sequence[Example]) -> None:
+        """Learn from the training split only: each task's mean target curve and natural spread, the
+        shrinkage (in spreads) that best repairs the training examples' tonal balance, and the
+        targets' median crest factor (what reference-free mastering aims its glue stage at)."""
         by_task: dict[str, list[Curve]] = defaultdict(list)
+        crests: dict[str, list[float]] = defaultdict(list)
         for ex in train:
             c = curve(ex.target, ex.query.sample_rate)
             if c is not None:
                 by_task[ex.query.task].append(c)
+            crest = crest_db(ex.target, ex.query.sample_rate)
+            if crest is not None:
+                crests[ex.query.task].append(crest)
         for task, curves in by_task.items():
             learned = learn_curve(curves)
             if learned is not None:
                 self.curves[task] = learned
+                self.shrink[task] = choose_shrink([ex for ex in train if ex.query.task == task], learned)
+        self.crest_db = {task: float(np.median(v)) for task, v in crests.items()}
 
     def target_curve(self, task: str) -> TargetCurve:
         if task in self.curves:
@@ -271,7 +313,8 @@ class Match(PerTaskCandidate):
         return {"eq": self._eq, "compressor": self._compressor, "mastering": self._mastering}
 
     def _eq(self, query: Query) -> Prediction:
-        return Prediction(params=match_eq(finite_audio(query.audio), query.sample_rate, self.target_curve("eq")))
+        return Prediction(params=match_eq(finite_audio(query.audio), query.sample_rate, self.target_curve("eq"),
+                                          shrink=self.shrink.get("eq", SHRINK_SPREADS)))
 
     def _compressor(self, query: Query) -> Prediction:
         return Prediction(params=match_compressor(finite_audio(query.audio), query.reference, query.sample_rate))
@@ -280,11 +323,12 @@ class Match(PerTaskCandidate):
         sr = query.sample_rate
         x = finite_audio(query.audio)
         learned = self.target_curve("mastering")
+        shrink = self.shrink.get("mastering", SHRINK_SPREADS)
         if query.reference is not None and (ref := curve(query.reference, sr)) is not None:
             spread = np.array([learned.spread_db[list(learned.centres_hz).index(f)] if f in learned.centres_hz
                                else DEFAULT_SPREAD_DB for f in ref.centres_hz])
             target = TargetCurve(ref.centres_hz[ref.valid], ref.levels_db[ref.valid], spread[ref.valid], 1)
-            eq = match_eq(x, sr, target, spread_scale=math.sqrt(2.0))
+            eq = match_eq(x, sr, target, spread_scale=math.sqrt(2.0), shrink=shrink)
         else:
-            eq = match_eq(x, sr, learned)
-        return Prediction(params=match_mastering(query, eq))
+            eq = match_eq(x, sr, learned, shrink=shrink)
+        return Prediction(params=match_mastering(query, eq, self.crest_db.get("mastering")))
