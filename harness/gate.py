@@ -183,8 +183,17 @@ def _check(bar: Bar, task: str, suite: Suite, gated: Gated, rows: list[dict], re
                                   f"{precision}; run `dawg-bench latency {gated.release.name}`")
         measured = [r for r in found if r["source"] == "measured"]
         row = (measured or found)[-1]
-        v = row[bar.percentile]
-        return verdict(v <= bar.max, f"{bar.percentile} {v:.3f} ms on {bar.hardware} ({row['source'].upper()}) "
+        if row["source"] == "measured":
+            v, what = row[bar.percentile], bar.percentile
+            if v is None:
+                return verdict(False, f"missing data: {bar.percentile} not reported on {bar.hardware} "
+                                      f"({row.get('reason') or 'too few queries'})")
+        else:  # a projection is one figure (no percentiles); its upper band edge is what is checked
+            v = row.get("projected_high_ms") or row.get("projected_ms") or row.get(bar.percentile)
+            what = "projected (upper edge of its band)" if row.get("projected_high_ms") else "projected"
+            if v is None:
+                return verdict(False, f"missing data: no projected figure on {bar.hardware}")
+        return verdict(v <= bar.max, f"{what} {v:.3f} ms on {bar.hardware} ({row['source'].upper()}) "
                                      f"(bar ≤ {bar.max:g} ms)")
     raise UserError(f"unknown bar kind {bar.kind!r}")  # pragma: no cover - the suite schema forbids it
 

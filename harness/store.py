@@ -58,13 +58,30 @@ CREATE TABLE IF NOT EXISTS latencies (
     source TEXT NOT NULL CHECK (source IN ('measured', 'projected')),
     scope TEXT NOT NULL, threads INTEGER,
     p50_ms REAL, p90_ms REAL, p95_ms REAL, p99_ms REAL, rtf REAL, throughput_qps REAL,
-    valid INTEGER, reason TEXT, assumptions TEXT, environment TEXT
+    valid INTEGER, reason TEXT, assumptions TEXT, environment TEXT,
+    clip_seconds REAL, queries INTEGER, p99_bound_ms REAL, rule TEXT,
+    projected_ms REAL, projected_low_ms REAL, projected_high_ms REAL
 );
 CREATE TABLE IF NOT EXISTS gates (
     recorded_at REAL NOT NULL, suite TEXT NOT NULL, candidate TEXT, gate TEXT NOT NULL,
     passed INTEGER NOT NULL, detail TEXT, run_id TEXT
 );
 """
+
+
+# Columns added after a table was first created: an older store gains them on open (NULL in old rows).
+ADDED_COLUMNS = {
+    "latencies": {"clip_seconds": "REAL", "queries": "INTEGER", "p99_bound_ms": "REAL", "rule": "TEXT",
+                  "projected_ms": "REAL", "projected_low_ms": "REAL", "projected_high_ms": "REAL"},
+}
+
+
+def _add_missing_columns(c: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        have = {row[1] for row in c.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                c.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def default_db_path() -> Path:
@@ -84,6 +101,7 @@ class Store:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     c.execute(statement)
+            _add_missing_columns(c)
 
     def close(self) -> None:
         self._conn.close()
@@ -172,7 +190,8 @@ class Store:
 
     def add_latencies(self, rows: list[dict]) -> None:
         cols = ("model", "task", "precision", "hardware", "source", "scope", "threads", "p50_ms", "p90_ms", "p95_ms",
-                "p99_ms", "rtf", "throughput_qps", "valid", "reason", "assumptions", "environment")
+                "p99_ms", "rtf", "throughput_qps", "valid", "reason", "assumptions", "environment", "clip_seconds",
+                "queries", "p99_bound_ms", "rule", "projected_ms", "projected_low_ms", "projected_high_ms")
         with self.transaction() as c:
             c.executemany(
                 f"INSERT INTO latencies (recorded_at, {', '.join(cols)}) VALUES ({', '.join('?' * (len(cols) + 1))})",

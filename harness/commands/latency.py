@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("releases", nargs="*", metavar="RELEASE", help="release names (default: newest of each task)")
     p.add_argument("--hardware", default="cpu,t4,a10g", help="comma-separated targets (default: cpu,t4,a10g)")
     p.add_argument("--clip-seconds", type=float, default=10.0, help="audio length for end_to_end (default 10)")
-    p.add_argument("--min-queries", type=int, default=100, help="single-stream minimum query count (default 100)")
+    p.add_argument("--min-queries", type=int, default=500,
+                   help="single-stream minimum query count for the controller (default 500: p99 needs 459)")
     p.add_argument("--min-duration", type=float, default=1.0, help="single-stream minimum seconds (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON rows")
     p.add_argument("--profile", action="store_true", help="ONNX Runtime per-node profile on the best provider here")
@@ -72,13 +73,18 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r["valid"] for r in rows) else 1
 
 
+def _ms(value: float | None) -> str:
+    return f"{value:.3f}" if value is not None else "—"
+
+
 def print_latency(rows: list[dict], console=None) -> None:
     from rich.table import Table
 
     from harness.scorecard import wide_console
 
     console = console or wide_console()
-    t = Table(title="latency (single stream; p = nearest-rank percentiles)", title_justify="left")
+    t = Table(title="latency (single stream; nearest-rank percentiles, each reported only with enough queries)",
+              title_justify="left")
     for col in ("model", "prec", "hardware", "source", "scope", "thr", "p50 ms", "p95 ms", "p99 ms", "RTF", "qps",
                 "status"):
         t.add_column(col, justify="right" if col.endswith(("ms", "RTF", "qps", "thr")) else "left")
@@ -86,19 +92,25 @@ def print_latency(rows: list[dict], console=None) -> None:
     for r in rows:
         status = "VALID" if r["valid"] else f"INVALID: {r['reason']}"
         if r["source"] == "projected":
-            status = "device model"
+            band = (f" [{r['projected_low_ms']:.3f}–{r['projected_high_ms']:.3f}]"
+                    if r.get("projected_low_ms") is not None else "")
+            status = f"projection {_ms(r.get('projected_ms'))} ms{band}"
+            if not r["valid"]:
+                status += " (from INVALID input)"
             if r.get("projection_error") is not None:
                 notes.append(f"{r['model']} {r['precision']}: "
                              f"CPU projection vs measurement {r['projection_error']:+.0%} "
                              "(the method check)")
+        rtf = r.get("rtf")
         t.add_row(r["model"] + (" (fixture)" if r.get("fixture") else ""), r["precision"], r["hardware"],
-                  r["source"].upper(), r["scope"], str(r["threads"] or "—"), f"{r['p50_ms']:.3f}", f"{r['p95_ms']:.3f}",
-                  f"{r['p99_ms']:.3f}", f"{r['rtf']:.2e}",
+                  r["source"].upper(), r["scope"], str(r["threads"] or "—"), _ms(r.get("p50_ms")),
+                  _ms(r.get("p95_ms")), _ms(r.get("p99_ms")), f"{rtf:.2e}" if rtf is not None else "—",
                   f"{r['throughput_qps']:.0f}" if r.get("throughput_qps") else "—", status)
     console.print(t)
     for note in notes:
         console.print("  " + note)
-    console.print("  PROJECTED rows did not run on that hardware: see `--json` for each one's assumptions.")
+    console.print("  PROJECTED rows did not run on that hardware: one figure with its band, no percentiles; "
+                  "see `--json` for assumptions. Rules: docs/latency.md.")
 
 
 def _print_profile(prof: dict) -> None:

@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from harness.candidates.onnx_model import OnnxController
 from harness.controller_inputs import query_features
 from harness.environment import fingerprint, gpu_name
-from harness.latency.loadgen import Settings, run_offline, run_single_stream
+from harness.latency.loadgen import Settings, min_queries_for, run_offline, run_single_stream
 from harness.latency.projection import project
 from harness.latency.targets import HardwareTarget
 from harness.loudness_target import LoudnessTarget
@@ -46,20 +47,43 @@ def sample_query(task: str, clip_seconds: float, sr: int = 48_000) -> Query:
 
 def _row(release: Release, precision: str, hardware: str, source: str, scope: str, threads: int | None,
          p: dict, clip_seconds: float, **extra) -> dict:
+    """One latency row. Measured rows carry percentiles (None where too few queries back them);
+    projected rows carry one figure, `projected_ms`, with its band, and no percentiles."""
+    typical = p.get("p50_ms") if source == "measured" else p.get("projected_ms")
     return {"model": release.name, "task": release.task, "precision": precision, "hardware": hardware,
             "source": source, "scope": scope, "threads": threads, "clip_seconds": clip_seconds,
-            "p50_ms": p["p50_ms"], "p90_ms": p.get("p90_ms"), "p95_ms": p["p95_ms"], "p99_ms": p["p99_ms"],
-            "rtf": p["p50_ms"] / 1000.0 / clip_seconds, "throughput_qps": p.get("throughput_qps"),
-            "valid": p.get("valid", True), "reason": p.get("reason", ""), "fixture": release.fixture, **extra}
+            "p50_ms": p.get("p50_ms"), "p90_ms": p.get("p90_ms"), "p95_ms": p.get("p95_ms"), "p99_ms": p.get("p99_ms"),
+            "p99_bound_ms": p.get("p99_bound_ms"), "queries": p.get("queries"),
+            "projected_ms": p.get("projected_ms"), "projected_low_ms": p.get("projected_low_ms"),
+            "projected_high_ms": p.get("projected_high_ms"),
+            "rtf": typical / 1000.0 / clip_seconds if typical is not None else None,
+            "throughput_qps": p.get("throughput_qps"), "valid": p.get("valid", True), "reason": p.get("reason", ""),
+            "rule": p.get("rule", ""), "fixture": release.fixture, **extra}
 
 
 def _measured(sut: Callable[[int], object], batch_sut: Callable[[int], object] | None, settings: Settings) -> dict:
     s = run_single_stream(sut, settings)
     out = {"p50_ms": s.p50_ms, "p90_ms": s.p90_ms, "p95_ms": s.p95_ms, "p99_ms": s.p99_ms,
-           "valid": s.valid, "reason": s.reason, "queries": s.queries}
+           "p99_bound_ms": s.p99_bound_ms, "valid": s.valid, "reason": s.reason, "queries": s.queries, "rule": s.rule}
     if batch_sut is not None:
         out["throughput_qps"] = run_offline(batch_sut, settings).throughput_qps
     return out
+
+
+def _projected(ms: float, relative_error: float | None, reason: str, valid: bool = True) -> dict:
+    """One projected figure and its band: +-|error| of the method check (projection vs measurement on
+    this machine's CPU, same model), or no band when there is no check."""
+    spread = 1.0 + abs(relative_error) if relative_error is not None else None
+    return {"projected_ms": ms, "projected_low_ms": ms / spread if spread else None,
+            "projected_high_ms": ms * spread if spread else None, "reason": reason, "valid": valid,
+            "rule": "projected: one figure from the device model; no percentiles"}
+
+
+def end_to_end_settings(settings: Settings) -> Settings:
+    """End-to-end queries cost a clip's features and rendering (tens of ms), so they run enough
+    queries for p50/p90/p95 (90 by the early-stopping bound) and report p99 only if they get 459."""
+    return replace(settings, warmup_queries=settings.warmup_queries // 5 + 1,
+                   min_query_count=min_queries_for(95), required_percentiles=(50, 90, 95))
 
 
 def measure_release(release: Release, targets: list[HardwareTarget], *, clip_seconds: float = 10.0,
@@ -77,13 +101,17 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
     query = sample_query(release.task, clip_seconds)
     feats = query_features(query)
     gpu = gpu_name()
+    cuda_here = "CUDAExecutionProvider" in available_providers() and gpu is not None
+    # A GPU here is measured once: under the target whose name it matches, else under its own name.
+    matches_a_target = cuda_here and any(t.kind == "gpu" and t.get("gpu_name_contains", "\0") in gpu for t in targets)
     rows: list[dict] = []
     for precision in precisions:
         path = release.path(precision)
+        method_error: float | None = None
+        cpu_ctrl: dict | None = None
+        cpu_e2e: dict | None = None
         for target in targets:
-            cuda_here = "CUDAExecutionProvider" in available_providers() and gpu is not None
             if target.kind == "cpu":
-                cpu_rows = {}
                 for threads in thread_counts:
                     sess = make_session(path, threads=threads)
                     name = sess.get_inputs()[0].name
@@ -93,45 +121,44 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                                      settings)
                     rows.append(_row(release, precision, "cpu", "measured", "controller", threads, ctrl, clip_seconds,
                                      provider="CPUExecutionProvider", cpu=fingerprint()["cpu"]))
-                    cpu_rows[threads] = ctrl
                     cand = OnnxController(release, precision, threads=threads)
                     e2e = _measured(lambda i, cand=cand: cand.predict(query).render(query), None,
-                                    Settings(settings.warmup_queries // 5 + 1, max(10, settings.min_query_count // 10),
-                                             settings.min_duration_s, settings.max_duration_s))
+                                    end_to_end_settings(settings))
                     rows.append(_row(release, precision, "cpu", "measured", "end_to_end", threads, e2e, clip_seconds,
                                      provider="CPUExecutionProvider", cpu=fingerprint()["cpu"]))
+                    if threads == 1 or cpu_ctrl is None:
+                        cpu_ctrl, cpu_e2e = ctrl, e2e
                 proj = project(path, target, threads=1)
-                measured = cpu_rows.get(1) or next(iter(cpu_rows.values()))
-                error = proj.latency_ms / measured["p50_ms"] - 1.0
+                measured_ms = cpu_ctrl["p50_ms"] if cpu_ctrl else None
+                method_error = proj.latency_ms / measured_ms - 1.0 if measured_ms else None
+                check = (f"method check: projection error vs measured p50 {method_error:+.0%}"
+                         if method_error is not None else "method check: no measured p50")
                 rows.append(_row(release, precision, "cpu", "projected", "controller", 1,
-                                 {"p50_ms": proj.latency_ms, "p95_ms": proj.latency_ms, "p99_ms": proj.latency_ms,
-                                  "reason": f"method check: projection error vs measured p50 {error:+.0%}"},
-                                 clip_seconds, assumptions=proj.assumptions, projection_error=error))
-            elif cuda_here and (target.get("gpu_name_contains", "\0") in gpu):
+                                 _projected(proj.latency_ms, method_error, check), clip_seconds,
+                                 assumptions=proj.assumptions, projection_error=method_error))
+            elif cuda_here and target.get("gpu_name_contains", "\0") in gpu:
                 rows += _measure_cuda(release, precision, target.name, path, feats, settings, clip_seconds, gpu)
             else:
                 proj = project(path, target)
-                p = {"p50_ms": proj.latency_ms, "p95_ms": proj.latency_ms, "p99_ms": proj.latency_ms,
-                     "reason": "projected: no " + target.name + " here"}
-                rows.append(_row(release, precision, target.name, "projected", "controller", None, p, clip_seconds,
-                                 assumptions=proj.assumptions))
+                band = "band: the CPU method check's error" if method_error is not None else "no method check"
+                rows.append(_row(release, precision, target.name, "projected", "controller", None,
+                                 _projected(proj.latency_ms, method_error, f"projected: no {target.name} here; {band}"),
+                                 clip_seconds, assumptions=proj.assumptions))
                 # End to end: features and DSP run on the instance's CPU; assume this machine's per-core speed.
-                cpu_e2e = [r for r in rows if r["hardware"] == "cpu" and r["scope"] == "end_to_end"
-                           and r["precision"] == precision and r["threads"] == 1 and r["source"] == "measured"]
-                cpu_ctrl = [r for r in rows if r["hardware"] == "cpu" and r["scope"] == "controller"
-                            and r["precision"] == precision and r["threads"] == 1 and r["source"] == "measured"]
-                if cpu_e2e and cpu_ctrl:
-                    host_ms = max(cpu_e2e[0]["p50_ms"] - cpu_ctrl[0]["p50_ms"], 0.0)
-                    e = {k: host_ms + proj.latency_ms for k in ("p50_ms", "p95_ms", "p99_ms")}
-                    e["reason"] = "projected: device model for the controller + measured CPU time for features and DSP"
+                if cpu_e2e and cpu_ctrl and cpu_e2e.get("p50_ms") is not None and cpu_ctrl.get("p50_ms") is not None:
+                    host_ms = max(cpu_e2e["p50_ms"] - cpu_ctrl["p50_ms"], 0.0)
+                    e = _projected(host_ms + proj.latency_ms, None,
+                                   "projected: device model for the controller + measured CPU p50 for features and DSP",
+                                   valid=bool(cpu_e2e["valid"] and cpu_ctrl["valid"]))
+                    if method_error is not None:  # the band applies to the device-model part only
+                        e["projected_low_ms"] = host_ms + proj.latency_ms / (1 + abs(method_error))
+                        e["projected_high_ms"] = host_ms + proj.latency_ms * (1 + abs(method_error))
                     rows.append(_row(release, precision, target.name, "projected", "end_to_end", None, e, clip_seconds,
                                      assumptions={**proj.assumptions, "host_ms_from_cpu_measurement": host_ms,
                                                   "host": "features and rendering on the instance CPU "
                                                           "at this machine's per-core speed"}))
-            if cuda_here and target.kind == "gpu" and not any(r["hardware"].startswith("cuda:") for r in rows
-                                                              if r["precision"] == precision):
-                if target.get("gpu_name_contains", "\0") not in gpu:
-                    rows += _measure_cuda(release, precision, f"cuda:{gpu}", path, feats, settings, clip_seconds, gpu)
+        if cuda_here and not matches_a_target and any(t.kind == "gpu" for t in targets):
+            rows += _measure_cuda(release, precision, f"cuda:{gpu}", path, feats, settings, clip_seconds, gpu)
     return rows
 
 
