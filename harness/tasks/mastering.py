@@ -7,8 +7,16 @@ oracle = inverse tilt → the same glue compressor with its threshold and makeup
 known level drop and gain → the same limiter — exact, because a compressor on k·x with threshold
 T equals one on x with threshold T − 20·log10(k) followed by gain k.
 
-Variants: `reference_free` (target loudness only) and `reference_based` (also another finished clip
-of the same genre as reference). Folder clips have no raw mix: the clip brought to −20 LUFS stands in.
+Variants:
+- `reference_free`: the loudness target only; the target is the clip finished at the task's target.
+- `reference_based`: the reference is another finished clip (the next of the same split, same genre
+  where possible), and it is *informative*: the target is this clip mastered toward the reference —
+  half of the reference's broad tonal difference (low < 250 Hz, mid, high > 2 kHz, as three Q 0.7
+  bells at 100 Hz, 1 kHz and 8 kHz, at most ±4 dB) applied before the same finishing chain, at the
+  reference's integrated loudness (which the query's `target_lufs` then states). The oracle adds
+  those bells to the inverse damage (EQ bands in series), so it stays exact. A candidate that
+  ignores the reference cannot know that move.
+Folder clips have no raw mix: the clip brought to −20 LUFS stands in.
 
 Defaults (overridable in `[tasks.mastering.degradation]`):
 level_drop_db 3–12 · tilt_db ±(0–4) on shelves at low 100–300 Hz / high 2–6 kHz (log-uniform) ·
@@ -18,6 +26,7 @@ mud_probability 0.3 (+2…+5 dB at 200–400 Hz, Q 1).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -52,12 +61,56 @@ def finished_target(clip: SourceClip, target_lufs: float, ceiling_dbtp: float) -
     return done.audio, done.pre_gain_db, done.gain_db
 
 
+REFERENCE_SHARE = 0.5  # how far toward the reference's tonal balance the target moves
+REFERENCE_MAX_DB = 4.0
+REFERENCE_REGIONS = ((31.5, 250.0, 100.0), (250.0, 2000.0, 1000.0), (2000.0, 16000.0, 8000.0))  # lo, hi, bell
+
+
+def toward_reference(clip_master: np.ndarray, reference: np.ndarray, sr: float) -> dict[str, Peak]:
+    """Three broad bells (peak2-4) moving `clip_master`'s tonal balance halfway to the reference's."""
+    from harness.metrics import Unmeasurable, tonal_balance_db
+
+    try:
+        mine, theirs = tonal_balance_db(clip_master, sr), tonal_balance_db(reference, sr)
+    except Unmeasurable:
+        return {}
+    centres = np.asarray(mine.centres_hz)
+    diff = np.asarray(theirs.levels_db) - np.asarray(mine.levels_db)
+    region = []
+    for lo, hi, _ in REFERENCE_REGIONS:
+        sel = (centres >= lo) & (centres < hi) & np.isfinite(diff)
+        region.append(float(np.mean(diff[sel])) if sel.any() else 0.0)
+    region = np.asarray(region) - np.mean(region)  # a level difference is the loudness target's job
+    gains = np.clip(REFERENCE_SHARE * region, -REFERENCE_MAX_DB, REFERENCE_MAX_DB)
+    bells = [region_spec[2] for region_spec in REFERENCE_REGIONS]
+    return {f"peak{2 + i}": Peak(bell, float(g), 0.7)
+            for i, (bell, g) in enumerate(zip(bells, gains)) if abs(g) >= 0.05}
+
+
 def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Generator, *,
                  variant: str = "reference_free", partner: SourceClip | None = None,
                  target_lufs: float = DEFAULT_TARGET_LUFS, ceiling_dbtp: float = DEFAULT_CEILING_DBTP,
                  **_: Any) -> Example:
     sr = clip.sample_rate
-    target, pre_gain_db, gain_db = finished_target(clip, target_lufs, ceiling_dbtp)
+    reference = None
+    move: dict[str, Peak] = {}
+    if variant == "reference_based":
+        if partner is None:
+            raise ValueError("the reference-based mastering variant needs a partner clip")
+        reference = partner.target  # the partner as finished in the corpus, at its own loudness
+        from harness.metrics import Unmeasurable, integrated_lufs
+
+        try:
+            target_lufs = float(integrated_lufs(reference, sr))
+        except Unmeasurable:
+            pass  # a silent reference: the task's target stands
+        move = toward_reference(finished_target(clip, target_lufs, ceiling_dbtp)[0], reference, sr)
+    if move:
+        done = master_to_target(EQ(**move).render(raw_of(clip), sr), sr, target_lufs=target_lufs,
+                                ceiling_dbtp=ceiling_dbtp)
+        target, pre_gain_db, gain_db = done.audio, done.pre_gain_db, done.gain_db
+    else:
+        target, pre_gain_db, gain_db = finished_target(clip, target_lufs, ceiling_dbtp)
     drop = draw(params, "level_drop_db", rng)
     exact = True
     room = MAKEUP.max - (pre_gain_db + gain_db)
@@ -74,8 +127,10 @@ def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Gen
     damage = EQ(**bands)
     damaged = damage.render(raw_of(clip), sr) * 10 ** (-drop / 20)
     shift = drop + pre_gain_db
+    undo = inverse(damage)
+    repair = replace(undo, **move)  # the move's bells (peak2-4) in series with the inverse damage (shelves, peak1)
     oracle = MasteringChain(
-        eq=inverse(damage),
+        eq=repair,
         compressor=Compressor(
             threshold_db=GLUE.threshold_db - shift, ratio=GLUE.ratio, knee_db=GLUE.knee_db,
             attack_ms=GLUE.attack_ms, release_ms=GLUE.release_ms,
@@ -83,18 +138,14 @@ def make_example(clip: SourceClip, params: Mapping[str, Any], rng: np.random.Gen
         ),
         limiter=TruePeakLimiter(ceiling_dbtp=ceiling_dbtp),
     )
-    reference = None
-    if variant == "reference_based":
-        if partner is None:
-            raise ValueError("the reference-based mastering variant needs a partner clip")
-        reference = finished_target(partner, target_lufs, ceiling_dbtp)[0]
     return Example(
         query=Query(task=NAME, variant=variant, audio=damaged, sample_rate=sr, reference=reference,
                     target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp),
         clip_id=clip.id, source=clip.source, target=target, oracle=oracle,
         oracle_exact=exact and MAKEUP.min <= shift + gain_db <= MAKEUP.max,
         damage={"level_drop_db": drop, "eq": damage.to_dict(),
-                "reference_clip": partner.id if reference is not None else None},
+                "reference_clip": partner.id if reference is not None else None,
+                "toward_reference": {k: v.gain_db for k, v in move.items()}},
     )
 
 
