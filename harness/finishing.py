@@ -59,10 +59,11 @@ def master_to_target(
 
 
 def finish_mix(clip_id: str, mix: np.ndarray, sr: int, *, genre: str | None = None,
-               target_lufs: float = DEFAULT_TARGET_LUFS,
-               ceiling_dbtp: float = DEFAULT_CEILING_DBTP) -> tuple[SourceClip, float, float]:
-    """(clip, measured LUFS, measured dBTP of the finished target)."""
-    raw = mix * 10 ** ((GLUE_LEVEL_LUFS - integrated_lufs(mix, sr)) / 20)
+               target_lufs: float = DEFAULT_TARGET_LUFS, ceiling_dbtp: float = DEFAULT_CEILING_DBTP,
+               raw_lufs: float = GLUE_LEVEL_LUFS) -> tuple[SourceClip, float, float]:
+    """(clip, measured LUFS, measured dBTP of the finished target). The raw mix is stored at
+    `raw_lufs`; the finishing chain brings it to the glue level first, so the master does not depend on it."""
+    raw = mix * 10 ** ((raw_lufs - integrated_lufs(mix, sr)) / 20)
     raw = raw.astype(np.float32).astype(np.float64)
     done = master_to_target(raw, sr, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp)
     finish = {"pre_gain_db": done.pre_gain_db, "gain_db": done.gain_db, "target_lufs": target_lufs,

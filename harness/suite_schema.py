@@ -28,6 +28,18 @@ class CorpusConfig(_Strict):
     split: dict[str, float] = Field(default_factory=lambda: {"train": 0.7, "validation": 0.15, "test": 0.15})
     target_lufs: float = Field(DEFAULT_TARGET_LUFS, ge=-40, le=0)
     ceiling_dbtp: float = Field(DEFAULT_CEILING_DBTP, ge=-12, le=0)
+    # Generated clips: each finished master's loudness and each raw mix's level are drawn from these
+    # ranges (real masters and mixes spread; one fixed level would let a clip's level leak its
+    # damage). finished_lufs = None: every clip finished at target_lufs.
+    finished_lufs: tuple[float, float] | None = (-16.0, -8.0)
+    raw_lufs: tuple[float, float] = (-26.0, -14.0)
+
+    @field_validator("finished_lufs", "raw_lufs")
+    @classmethod
+    def _range(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (-40.0 <= v[0] <= v[1] <= 0.0):
+            raise ValueError(f"expected [low, high] LUFS with -40 <= low <= high <= 0, got {list(v)}")
+        return v
 
     @field_validator("split")
     @classmethod

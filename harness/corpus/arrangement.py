@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import subprocess
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,8 +107,10 @@ def available_sources() -> dict[str, bool | str]:
     return out
 
 
-def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
-    """A seeded, genre-styled stereo arrangement of real and sampled parts, (2, n) float64."""
+def arrange(seed: int, style: Style, seconds: float, sr: int,
+            allowed: Callable[[str], bool] | None = None) -> Arrangement:
+    """A seeded, genre-styled stereo arrangement of real and sampled parts, (2, n) float64.
+    `allowed(material key)` limits the MIDI pieces and drum loops it may use (a split's own material)."""
     genre = style.name if style.name in GENRES else "pop"
     base = STYLES.get(style.name, style)
     scale = {  # a custom Style moves levels relative to the built-in of the same name
@@ -136,7 +139,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
             mode = str(rng.choice(["loop", "kit", "both"], p=DRUM_MODE[genre]))
             drum_plan = mode
             loops = [name for name in samples_and_voices.GENRE_LOOPS[genre]
-                     if name in samples_and_voices.sample_names()]
+                     if name in samples_and_voices.sample_names() and (allowed is None or allowed(f"loop:{name}"))]
             if mode in ("loop", "both") and not loops:
                 mode = drum_plan = "kit"
             if mode in ("loop", "both"):
@@ -153,7 +156,7 @@ def arrange(seed: int, style: Style, seconds: float, sr: int) -> Arrangement:
     if midi_reason is None:
         try:
             midi_render = midi.render_segment(
-                seed, genre, seconds, sr, tempo_bpm=tempo, groove=use_drums
+                seed, genre, seconds, sr, tempo_bpm=tempo, groove=use_drums, allowed=allowed
             )
         except Exception as exc:  # noqa: BLE001 - a failed MIDI render falls back to the synth parts
             midi_reason = f"midi render failed: {type(exc).__name__}"

@@ -17,13 +17,13 @@ import numpy as np
 
 from harness.atomic import write_json_atomic
 from harness.audio import write_wav
-from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, assign_splits, audio_sha256
+from harness.corpus.manifest import SPLITS, ClipRecord, Manifest, assign_splits, audio_sha256, material_split
 from harness.parallel import process_pool
 from harness.paths import subdir
 from harness.progress import Progress
 from harness.suite_schema import CorpusConfig, Suite
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: split hygiene (material per split), spread finished and raw loudness
 
 def build_corpus(
     suite: Suite,
@@ -123,9 +123,16 @@ def _generate_clip(job: tuple[Path, CorpusConfig, int, str]) -> ClipRecord:
     genre = cfg.genres[i % len(cfg.genres)]
     seed = clip_seed(cfg.seed, i)
     sr = cfg.sample_rate
-    arrangement = arrange(seed, STYLES[genre], cfg.clip_seconds, sr)
-    clip, lufs, tp = finish_mix(clip_id, arrangement.mix, sr, genre=genre, target_lufs=cfg.target_lufs,
-                                ceiling_dbtp=cfg.ceiling_dbtp)
+
+    def own_split(key: str) -> bool:  # split hygiene: only this split's pieces and loops
+        return material_split(key, cfg.split, cfg.seed) == split
+
+    arrangement = arrange(seed, STYLES[genre], cfg.clip_seconds, sr, allowed=own_split)
+    levels = np.random.default_rng([seed, 0x1E7E1])
+    finished = round(float(levels.uniform(*cfg.finished_lufs)), 1) if cfg.finished_lufs else cfg.target_lufs
+    raw_level = round(float(levels.uniform(*cfg.raw_lufs)), 1)
+    clip, lufs, tp = finish_mix(clip_id, arrangement.mix, sr, genre=genre, target_lufs=finished,
+                                ceiling_dbtp=cfg.ceiling_dbtp, raw_lufs=raw_level)
     target = clip.target.astype(np.float32)
     write_wav(folder / "raw" / f"{clip_id}.wav", clip.raw.astype(np.float32), sr)
     write_wav(folder / "clips" / f"{clip_id}.wav", target, sr)

@@ -102,6 +102,19 @@ def assign_splits(n: int, split: dict[str, float], seed: int) -> list[str]:
 SHARED_MATERIAL_PREFIXES = ("midi:", "loop:")
 
 
+def material_split(key: str, split: dict[str, float], seed: int) -> str:
+    """The one split a piece of source material (e.g. "midi:bach/bwv416", "loop:loop_mika") may be
+    used in: a seeded hash of the key, cut by the split fractions. Clips of one split draw only on
+    that split's material, so no piece or loop is heard in training and test."""
+    u = int.from_bytes(hashlib.sha256(f"{seed}|{key}".encode()).digest()[:8], "little") / 2.0**64
+    edge = 0.0
+    for name in SPLITS:
+        edge += split.get(name, 0.0)
+        if u < edge:
+            return name
+    return SPLITS[-1]
+
+
 def material_keys(rec: ClipRecord) -> set[str]:
     """What source material a clip is made of: its file for folder clips, its piece and loop for generated ones."""
     if rec.source != "generated":

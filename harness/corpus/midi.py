@@ -30,6 +30,7 @@ import json
 import os
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -306,6 +307,11 @@ def _part_notes(part) -> list[tuple[float, float, int]]:
     return notes
 
 
+def material_key(piece: str) -> str:
+    """The piece as source material ("midi:bach/bwv416"): what split hygiene and clusters key on."""
+    return f"midi:{piece.rsplit('.', 1)[0]}"
+
+
 def piece_pool(genre: str, groove: bool, size: int | None = None) -> list[str]:
     """A fixed, genre-specific list of candidate pieces (bounded, so a cold cache parses few)."""
     return list(_piece_pool(genre, groove, size or int(os.environ.get("DAWG_BENCH_MIDI_POOL", "32"))))
@@ -359,10 +365,12 @@ def plan_segment(
     tempo_bpm: float | None = None,
     tempo_range: tuple[float, float] = (90.0, 120.0),
     groove: bool = False,
+    allowed: Callable[[str], bool] | None = None,
 ) -> tuple[Piece, list[MidiPart], dict] | None:
-    """Choose piece, transposition, tempo, segment and programs for a seed; no audio yet."""
+    """Choose piece, transposition, tempo, segment and programs for a seed; no audio yet.
+    `allowed(material key)` restricts the pieces (a corpus split's own material, "midi:<piece>")."""
     rng = np.random.default_rng([seed, zlib.crc32(f"midi:{genre}".encode())])
-    pool = piece_pool(genre, groove)
+    pool = [p for p in piece_pool(genre, groove) if allowed is None or allowed(material_key(p))]
     if not pool:
         return None
     piece = None
@@ -460,9 +468,11 @@ def render_segment(
     tempo_bpm: float | None = None,
     tempo_range: tuple[float, float] = (90.0, 120.0),
     groove: bool = False,
+    allowed: Callable[[str], bool] | None = None,
 ) -> MidiRender | None:
     """Render the seed's segment as per-role stereo stems at `sr`; None when no piece fits."""
-    plan = plan_segment(seed, genre, seconds, tempo_bpm=tempo_bpm, tempo_range=tempo_range, groove=groove)
+    plan = plan_segment(seed, genre, seconds, tempo_bpm=tempo_bpm, tempo_range=tempo_range, groove=groove,
+                        allowed=allowed)
     if plan is None:
         return None
     piece, parts, info = plan
@@ -474,8 +484,8 @@ def render_segment(
         if p.program not in programs[p.role]:
             programs[p.role] += (p.program,)
     prog_text = ",".join(f"{r}={'+'.join(map(str, ps))}" for r, ps in programs.items())
-    key = piece.key.rsplit(".", 1)[0]
-    description = f"midi:{key}:programs={prog_text}:transpose={info['transpose']:+d}:tempo={info['tempo_bpm']:.1f}"
+    description = (f"{material_key(piece.key)}:programs={prog_text}:transpose={info['transpose']:+d}"
+                   f":tempo={info['tempo_bpm']:.1f}")
     return MidiRender(
         stems=stems,
         programs=programs,
