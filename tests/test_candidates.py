@@ -22,16 +22,16 @@ from hypothesis import strategies as st
 from harness.candidates.base import Prediction, Unavailable
 from harness.candidates.bypass import Bypass
 from harness.candidates.eq_fit import EqFitter
-from harness.candidates.safe_meters import curve
-from harness.candidates.vocal_detector import vocal_presence
 from harness.candidates.match import Match, TargetCurve, generic_curve_db, match_eq
 from harness.candidates.oracle import Oracle
 from harness.candidates.rules import PRESETS, Rules, compressor_rules, eq_rules
+from harness.candidates.safe_meters import curve
+from harness.candidates.vocal_detector import vocal_presence
 from harness.corpus.synth import STYLES, render_arrangement
 from harness.dsp import EQ, Compressor, HighShelf, LowShelf, MasteringChain, Peak
-from harness.metrics import integrated_loudness_lufs, mrstft_distance, tonal_balance_error_db, true_peak_dbtp
-from harness.tasks import get_task
+from harness.metrics import integrated_lufs, mrstft_distance, tonal_balance_error_db, true_peak_dbtp
 from harness.source_clip import SourceClip
+from harness.tasks import get_task
 from harness.tasks.base import Query, resolve_params, task_rng
 
 SR = 48000
@@ -121,7 +121,7 @@ def test_params_in_range_on_any_audio(which, name, variant, fitted_match):
 
 def test_every_kind_is_exercised():
     """The strategies above cover the edge cases by construction (not left to chance)."""
-    q = lambda a: Query("eq", None, a, SR)  # noqa: E731
+    q = lambda a: Query("eq", None, a, SR)
     for kind in KINDS:
         a = make_audio(kind, 1, 0.3)
         for cand in (Rules(), Match()):
@@ -164,14 +164,14 @@ def test_rules_vocal_rule_follows_the_detector():
 
 def test_rules_compressor_presets_follow_the_crest_gap():
     x = render_arrangement(7, STYLES["rock"], 3.0, SR)
-    x = x * 10 ** ((-20 - integrated_loudness_lufs(x, SR)) / 20)
+    x = x * 10 ** ((-20 - integrated_lufs(x, SR)) / 20)
     same, name = compressor_rules(x, x, SR)
-    assert name == "gentle" and abs(same.makeup_db - (-integrated_loudness_lufs(PRESETS["gentle"].render(x, SR), SR) - 20)) < 0.05
+    assert name == "gentle" and abs(same.makeup_db - (-integrated_lufs(PRESETS["gentle"].render(x, SR), SR) - 20)) < 0.05
     squashed = np.clip(x * 8.0, -0.3, 0.3)  # a far denser reference: crest several dB below the input's
     heavy, name = compressor_rules(x, squashed, SR)
     assert name == "heavy" and heavy.ratio == 8.0
     out = heavy.render(x, SR)
-    assert abs(integrated_loudness_lufs(out, SR) - integrated_loudness_lufs(squashed, SR)) < 0.1
+    assert abs(integrated_lufs(out, SR) - integrated_lufs(squashed, SR)) < 0.1
 
 
 @pytest.mark.parametrize("target", [-14.0, -9.0])
@@ -181,7 +181,7 @@ def test_rules_mastering_is_loudness_normalisation(target):
     chain = Rules().predict(q).params
     assert chain.eq == EQ() and chain.compressor.ratio == 1.0 and chain.limiter.ceiling_dbtp == -1.0
     out = chain.render(x, SR)
-    assert abs(integrated_loudness_lufs(out, SR) - target) < 0.1
+    assert abs(integrated_lufs(out, SR) - target) < 0.1
     assert true_peak_dbtp(out, SR) <= -1.0 + 0.1
 
 
@@ -224,7 +224,7 @@ def test_match_unfitted_uses_the_generic_curve():
 
 def test_match_compressor_tracks_the_reference_density():
     x = render_arrangement(5, STYLES["electronic"], 3.0, SR)
-    x = x * 10 ** ((-20 - integrated_loudness_lufs(x, SR)) / 20)
+    x = x * 10 ** ((-20 - integrated_lufs(x, SR)) / 20)
     hidden = Compressor(threshold_db=-30, ratio=6, knee_db=6, attack_ms=10, release_ms=100, makeup_db=6)
     q = Query("compressor", None, x, SR, reference=hidden.render(x, SR))
     comp = Match().predict(q).params
@@ -245,15 +245,7 @@ def test_matchering_supports_only_reference_based():
     assert not m.supports("mastering", "reference_free") and not m.supports("eq", None)
 
 
-def test_matchering_unavailable_names_the_install(monkeypatch):
-    import harness.candidates.matchering_peer as mp
-
-    def missing():
-        raise ImportError("No module named 'matchering'")
-
-    monkeypatch.setattr(mp, "_import_matchering", missing)
-    with pytest.raises(Unavailable, match=r"pip install '\.\[peers\]'"):
-        mp.Matchering().check_available()
+# Missing vs installed-but-broken matchering: tests/test_peer_availability.py.
 
 
 def test_matchering_output_is_aligned_and_handles_edge_cases():
@@ -349,7 +341,7 @@ def quality():
                 row["mr"].append(1 - mrstft_distance(out, ex.target, SR) / mrstft_distance(ex.query.audio, ex.target, SR))
                 t0 = tonal_balance_error_db(ex.query.audio, ex.target, SR)
                 row["tb"].append(1 - tonal_balance_error_db(out, ex.target, SR) / t0)
-                row["lufs"].append(integrated_loudness_lufs(out, SR))
+                row["lufs"].append(integrated_lufs(out, SR))
                 row["tp"].append(true_peak_dbtp(out, SR))
     print("\ngap closed (median; share of clips worse than bypass) — MR-STFT | tonal balance")
     for (name, variant, cand), row in results.items():
@@ -359,6 +351,7 @@ def quality():
     return results
 
 
+@pytest.mark.slow(seconds=4)  # the five share the `quality` fixture (~15 s)
 def test_bounds_read_zero_and_one(quality):
     for name, variant in CASES:
         for metric in ("mr", "tb"):
@@ -368,6 +361,7 @@ def test_bounds_read_zero_and_one(quality):
     assert min(quality[("eq", None, "oracle")]["tb"]) >= 0.95
 
 
+@pytest.mark.slow(seconds=4)  # the five share the `quality` fixture (~15 s)
 def test_baselines_give_finite_figures(quality):
     for name, variant in CASES:
         for cand in ("rules", "match"):
@@ -375,6 +369,7 @@ def test_baselines_give_finite_figures(quality):
             assert len(row["mr"]) == 6 and np.all(np.isfinite(row["mr"])) and np.all(np.isfinite(row["tb"]))
 
 
+@pytest.mark.slow(seconds=4)  # the five share the `quality` fixture (~15 s)
 def test_baselines_close_the_dynamics_and_loudness_gaps(quality):
     """Regression guards with wide margins (measured medians: compressor ~0.6, mastering ~0.9)."""
     for cand in ("rules", "match"):
@@ -385,6 +380,7 @@ def test_baselines_close_the_dynamics_and_loudness_gaps(quality):
     assert np.median(quality[("eq", None, "match")]["mr"]) > -0.05
 
 
+@pytest.mark.slow(seconds=4)  # the five share the `quality` fixture (~15 s)
 def test_mastering_lands_on_target(quality):
     for variant in ("reference_free", "reference_based"):
         for cand in ("rules", "match"):
@@ -393,6 +389,7 @@ def test_mastering_lands_on_target(quality):
             assert np.max(row["tp"]) <= -1.0 + 0.1, row["tp"]
 
 
+@pytest.mark.slow(seconds=4)  # the five share the `quality` fixture (~15 s)
 def test_matchering_quality_when_installed(quality):
     key = ("mastering", "reference_based", "matchering")
     if key not in quality:

@@ -13,7 +13,7 @@ from tests.bad_audio import make_bad_files
 from tests.conftest import sine
 
 FIELDS = {
-    "file", "sample_rate", "channels", "duration_s", "lufs_integrated", "loudness_range_lu",
+    "file", "sample_rate", "channels", "duration_s", "integrated_lufs", "loudness_range_lu",
     "true_peak_dbtp", "sample_peak_dbfs", "crest_factor_db", "plr_db", "spectral_centroid_hz",
     "tonal_balance_db",
 }
@@ -33,7 +33,7 @@ def test_json_contract(good_wav, capsys):
     assert FIELDS <= set(report)
     assert report["file"] == str(good_wav) and report["sample_rate"] == 48000 and report["channels"] == 2
     assert abs(report["duration_s"] - 5.0) < 1e-9
-    assert abs(report["lufs_integrated"] - (-23.0)) < 0.1
+    assert abs(report["integrated_lufs"] - (-23.0)) < 0.1
     assert abs(report["sample_peak_dbfs"] - (-23 + 20 * np.log10(1.0))) < 0.01
     assert abs(report["crest_factor_db"] - 3.01) < 0.05
     assert abs(report["spectral_centroid_hz"] - 1000) < 20
@@ -52,8 +52,8 @@ def test_silence_and_short_clips_are_nulls_with_reasons(tmp_path, capsys):
     sf.write(tmp_path / "short.wav", sine(1000, 0.2, 48000).T, 48000)
     assert main(["analyze", "--json", str(tmp_path / "silence.wav"), str(tmp_path / "short.wav")]) == 0
     silence, short = json.loads(capsys.readouterr().out)
-    assert silence["lufs_integrated"] is None and "silence" in silence["unmeasurable"]["lufs_integrated"]
-    assert short["lufs_integrated"] is None and "short" in short["unmeasurable"]["lufs_integrated"]
+    assert silence["integrated_lufs"] is None and "silence" in silence["unmeasurable"]["integrated_lufs"]
+    assert short["integrated_lufs"] is None and "short" in short["unmeasurable"]["integrated_lufs"]
     assert short["sample_peak_dbfs"] is not None
     text = json.dumps([silence, short])
     assert "Infinity" not in text and "NaN" not in text

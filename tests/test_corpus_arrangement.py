@@ -220,4 +220,17 @@ def test_available_sources_reports_each_source():
     info = available_sources()
     for key in ("music21", "fluidsynth", "soundfont", "sonic_pi_samples", "espeak_ng"):
         assert key in info and isinstance(info[key], (bool, str))
-    assert info["midi_layers"] is HAVE_MIDI
+        assert info[key] is False or (isinstance(info[key], str) and info[key]), (key, info[key])
+    # Each layer is on exactly when what it needs was found: MIDI needs all three of its parts.
+    assert info["midi_layers"] == bool(info["music21"] and info["fluidsynth"] and info["soundfont"])
+    assert info["recorded_layers"] == bool(info["sonic_pi_samples"])
+    assert info["voice_layers"] == bool(info["espeak_ng"])
+
+
+def test_available_sources_reports_missing_sources(monkeypatch):
+    monkeypatch.setattr(midi, "soundfont_path", lambda: None)
+    monkeypatch.setattr(samples_and_voices, "samples_dir", lambda: None)
+    monkeypatch.setattr(samples_and_voices, "espeak_binary", lambda: None)
+    info = available_sources()
+    assert info["soundfont"] is False and info["sonic_pi_samples"] is False and info["espeak_ng"] is False
+    assert info["midi_layers"] is False and info["recorded_layers"] is False and info["voice_layers"] is False

@@ -11,7 +11,6 @@ from harness.corpus.build import build_corpus
 from harness.metrics import integrated_lufs, true_peak_dbtp
 from harness.suites import load_suite
 
-
 pytestmark = pytest.mark.slow(seconds=3)  # builds three corpora
 
 

@@ -13,6 +13,7 @@ from harness.latency.measure import measure_release
 from harness.latency.projection import node_costs, project
 from harness.latency.targets import get_targets, load_targets
 from harness.models import discover_releases, load_release
+from tests.hardware import expected_gpu_source
 from tests.model_fixtures import build_fixture_release
 
 
@@ -33,11 +34,11 @@ class FakeClock:
 
 
 def test_single_stream_percentiles_are_nearest_rank():
-    clock = FakeClock([(k + 1) * 1_000_000 for k in range(100)])  # 1..100 ms, cycling
-    res = run_single_stream(clock.sut, Settings(warmup_queries=0, min_query_count=100, min_duration_s=0.0,
+    clock = FakeClock([(k + 1) * 1_000_000 for k in range(1000)])  # 1..1000 ms, cycling
+    res = run_single_stream(clock.sut, Settings(warmup_queries=0, min_query_count=1000, min_duration_s=0.0,
                                                 max_duration_s=1e9), clock=clock)
-    assert res.queries == 100 and res.valid
-    assert (res.p50_ms, res.p90_ms, res.p95_ms, res.p99_ms) == (50.0, 90.0, 95.0, 99.0)
+    assert res.queries == 1000 and res.valid
+    assert (res.p50_ms, res.p90_ms, res.p95_ms, res.p99_ms) == (500.0, 900.0, 950.0, 990.0)
 
 
 def test_too_few_queries_in_the_time_limit_is_invalid_with_reason():
@@ -84,19 +85,27 @@ def test_rows_are_labelled_measured_or_projected(release):
         assert ("cpu", "measured", "end_to_end", precision) in by
         assert ("cpu", "projected", "controller", precision) in by  # the method check
         for gpu in ("t4", "a10g"):
-            assert (gpu, "projected", "controller", precision) in by
-            assert (gpu, "measured", "controller", precision) not in by  # no such GPU here
+            # measured only on a CUDA GPU whose name matches the target, else projected, never both
+            source = expected_gpu_source(gpu)
+            other = {"measured": "projected", "projected": "measured"}[source]
+            assert (gpu, source, "controller", precision) in by
+            assert (gpu, other, "controller", precision) not in by
     for r in rows:
         assert r["source"] in ("measured", "projected")
         assert r["fixture"] is True
         if r["source"] == "projected":
             assert r["assumptions"], "a projected figure must carry its assumptions"
-        for k in ("model", "task", "precision", "hardware", "scope", "p50_ms", "p95_ms", "p99_ms", "rtf"):
+        for k in ("model", "task", "precision", "hardware", "scope", "rtf", "clip_seconds"):
             assert r[k] is not None
+        if r["source"] == "measured":
+            assert r["p50_ms"] is not None and (r["p95_ms"] is not None or not r["valid"])
+        else:  # one projected figure, never copied into percentiles
+            assert r["projected_ms"] is not None and r["p95_ms"] is None and r["p99_ms"] is None
     cpu_check = [r for r in rows if r["hardware"] == "cpu" and r["source"] == "projected"]
     assert all(np.isfinite(r["projection_error"]) for r in cpu_check)
 
 
+@pytest.mark.slow(seconds=4)
 def test_same_model_timed_twice_gives_p50_within_20_percent(release):
     rel, _ = release
     settings = Settings(warmup_queries=200, min_query_count=3000, min_duration_s=0.5, max_duration_s=5.0)
@@ -118,10 +127,10 @@ def test_cli_labels_projection_in_table_json_and_database(release, tmp_path, mon
     assert "PROJECTED" in out and "MEASURED" in out and "(fixture)" in out
     assert main(args + ["--json", "--hardware", "t4"]) == 0
     rows = json.loads(capsys.readouterr().out)["latency"]
-    assert {r["source"] for r in rows if r["hardware"] == "t4"} == {"projected"}
+    assert {r["source"] for r in rows if r["hardware"] == "t4"} == {expected_gpu_source("t4")}
     with sqlite3.connect(db) as c:
         sources = dict(c.execute("SELECT hardware, GROUP_CONCAT(DISTINCT source) FROM latencies GROUP BY hardware"))
-    assert sources["t4"] == "projected" and sources["a10g"] == "projected"
+    assert sources["t4"] == expected_gpu_source("t4") and sources["a10g"] == expected_gpu_source("a10g")
     assert set(sources["cpu"].split(",")) == {"measured", "projected"}
 
 

@@ -19,8 +19,8 @@ from harness.candidates import CANDIDATES
 from harness.candidates.base import Candidate
 from harness.cli import main
 from harness.corpus.build import build_corpus
-from harness.finishing import master_to_target
 from harness.corpus.synth import STYLES, render_arrangement
+from harness.finishing import master_to_target
 from harness.store import Store
 from harness.suites import load_suite
 
@@ -37,6 +37,7 @@ def music(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow(seconds=7)  # an end-to-end run
 def test_run_scores_bounds_and_writes_a_valid_report(music, tmp_path, capsys):
     out = tmp_path / "run.json"
     code = main(["run", "smoke", "--corpus", str(music), "--candidates", "bypass", "oracle",
@@ -70,6 +71,7 @@ def broken_candidate():
         yield Broken
 
 
+@pytest.mark.slow(seconds=4)  # an end-to-end run
 def test_failing_candidate_and_corrupt_clip_are_recorded_and_the_rest_finishes(music, tmp_path, monkeypatch,
                                                                                 broken_candidate):
     monkeypatch.setenv("DAWG_BENCH_HOME", str(tmp_path / "home"))  # this test corrupts its corpus cache
@@ -90,6 +92,7 @@ def test_failing_candidate_and_corrupt_clip_are_recorded_and_the_rest_finishes(m
     assert report["tasks"]["eq"]["candidates"]["oracle"]["gap_closed"]["n"] >= 1
 
 
+@pytest.mark.slow(seconds=10)  # two end-to-end runs
 def test_killed_run_resumes_without_redoing_finished_clips(music, tmp_path):
     db = tmp_path / "r.db"
     env = {**os.environ, "DAWG_BENCH_HOME": str(tmp_path / "home")}
@@ -158,6 +161,7 @@ def test_unknown_suite_and_candidate_exit_2(tmp_path, capsys):
     assert "did you mean 'bypass'" in capsys.readouterr().err
 
 
+@pytest.mark.slow(seconds=5)  # an end-to-end run
 def test_unavailable_optional_peer_is_skipped_with_reason_not_failed(music, tmp_path, monkeypatch, capsys):
     from harness.candidates.base import Unavailable
     from harness.candidates.matchering_peer import Matchering

@@ -67,7 +67,7 @@ def _clustered(rng, clusters, rows, rho):
 def _false_beats_rate(trials: int, clustered: bool) -> float:
     rng = np.random.default_rng(11)
     beats = 0
-    for t in range(trials):
+    for _ in range(trials):
         d, labels = _clustered(rng, 6, 3, 0.7)
         _, (lo, hi) = paired_difference_ci(d, np.zeros_like(d), clusters=labels if clustered else None)
         beats += hi < 0  # "the model's distance is lower than the baseline's" with no true difference

@@ -5,7 +5,8 @@ If this test needs a change outside this file to pass, a task fact has leaked ou
 """
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pytest
