@@ -13,24 +13,9 @@ from harness.latency.measure import measure_release
 from harness.latency.projection import node_costs, project
 from harness.latency.targets import get_targets, load_targets
 from harness.models import discover_releases, load_release
+from tests.fake_clock import FakeClock
 from tests.hardware import expected_gpu_source
 from tests.model_fixtures import build_fixture_release
-
-
-class FakeClock:
-    """Each query takes a scripted number of nanoseconds, so percentiles are known exactly."""
-
-    def __init__(self, durations_ns):
-        self.now = 0
-        self.durations = list(durations_ns)
-        self.i = 0
-
-    def __call__(self):
-        return self.now
-
-    def sut(self, _):
-        self.now += self.durations[self.i % len(self.durations)]
-        self.i += 1
 
 
 def test_single_stream_percentiles_are_nearest_rank():

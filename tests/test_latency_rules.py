@@ -13,20 +13,7 @@ from harness.latency.loadgen import (
     min_queries_for,
     run_single_stream,
 )
-
-
-class FakeClock:
-    def __init__(self, durations_ns):
-        self.now = 0
-        self.durations = list(durations_ns)
-        self.i = 0
-
-    def __call__(self):
-        return self.now
-
-    def sut(self, _):
-        self.now += self.durations[self.i % len(self.durations)]
-        self.i += 1
+from tests.fake_clock import FakeClock
 
 
 def test_minimum_queries_follow_the_binomial_bound():
