@@ -27,6 +27,21 @@ def fingerprint() -> dict:
     }
 
 
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 of the harness's own sources (path and bytes of every .py under harness/, sorted) plus
+    the package version: the code part of a run's identity. Editing any scoring code changes it."""
+    import hashlib
+
+    from harness import __version__
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(f"dawg-bench {__version__}".encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -96,10 +96,35 @@ def _stat(values: list[float], statistic: str) -> float:
             "p95": lambda: percentile_nearest_rank(x, 95)}[statistic]()
 
 
+def evidence_matches_files(gated: Gated, run_id: str, store: Store) -> Verdict | None:
+    """For a release: do the files scored in `run_id` hash to the files in the release folder now?"""
+    if gated.release is None:
+        return None
+    scored = store.run_identity(run_id).get("candidates", {})
+    stale = []
+    for name in {gated.candidate, gated.fp32} - {None}:
+        precision = name.rsplit("@", 1)[-1]
+        if precision not in gated.release.files:
+            continue
+        recorded = (scored.get(name) or {}).get("files")
+        if recorded != gated.release.identity(precision):
+            stale.append(f"{precision}: {'never hashed' if recorded is None else 'files changed since'}")
+    task = gated.task or "all"
+    if stale:
+        return Verdict("evidence is for these model files", task, False,
+                       f"run {run_id} did not score the files in {gated.release.folder} ({'; '.join(stale)}); "
+                       f"run `dawg-bench run` again")
+    return Verdict("evidence is for these model files", task, True, f"sha256 of release.json and ONNX files match "
+                                                                    f"run {run_id}")
+
+
 def evaluate(suite: Suite, gated: Gated, store: Store, *, previous: Gated | None = None) -> tuple[str, list[Verdict]]:
     run_id, rows, report = latest_run_with(store, suite.name, gated.candidate)
     tasks = [gated.task] if gated.task else sorted({r["task"] for r in rows if r["candidate"] == gated.candidate})
     verdicts: list[Verdict] = []
+    evidence = evidence_matches_files(gated, run_id, store)
+    if evidence is not None:  # checked before any bar: a bar on stale evidence proves nothing
+        verdicts.append(evidence)
     for bar in suite.bars:
         for task in tasks:
             if bar.task and bar.task != task:

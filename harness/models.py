@@ -51,6 +51,19 @@ class Release:
     def precisions(self) -> tuple[str, ...]:
         return tuple(p for p in PRECISIONS if p in self.files)
 
+    def identity(self, precision: str) -> dict[str, str]:
+        """What a score of this release stands for: sha256 of release.json and of the precision's ONNX file."""
+        import hashlib
+
+        def sha256(path: Path) -> str:
+            try:
+                return hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                return f"unreadable: {exc.strerror or exc}"
+
+        return {"release.json": sha256(Path(self.folder) / "release.json"),
+                self.files[precision]: sha256(self.path(precision))}
+
     def candidate_name(self, precision: str) -> str:
         return f"model:{self.name}@{precision}"
 

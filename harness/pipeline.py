@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -25,7 +26,8 @@ def _bar(console: Console) -> Progress:
 
 def run_pipeline(suite_name: str, *, corpus: str | None = None, recorded: str | None = None, seed: int | None = None,
                  candidates: list[str] | None = None, json_path: str | None = None, db: str | None = None,
-                 workers: int | None = None, console: Console | None = None, quiet: bool = False) -> dict:
+                 workers: int | None = None, console: Console | None = None, quiet: bool = False,
+                 fresh: bool = False) -> dict:
     console = console or wide_console()
     suite = load_suite(suite_name)
     # Default: the suite's candidates plus every model release (FP32 and INT8) in the registry folder.
@@ -42,10 +44,12 @@ def run_pipeline(suite_name: str, *, corpus: str | None = None, recorded: str | 
     try:
         with _bar(console) as bar:
             t = bar.add_task("scoring", total=None)
-            outcome = run_suite(suite, manifest, names, store, workers=workers,
+            outcome = run_suite(suite, manifest, names, store, workers=workers, fresh=fresh,
                                 progress=lambda d, n: bar.update(t, completed=d, total=n))
         if outcome.resumed and outcome.examples_skipped:
-            console.print(f"resumed run {outcome.run_id}: {outcome.examples_skipped} finished examples reused")
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(outcome.started_at)) if outcome.started_at else "?"
+            console.print(f"resumed run {outcome.run_id} (started {when}; same suite content, corpus, code and "
+                          f"candidate files): {outcome.examples_skipped} finished examples reused; --fresh to re-score")
         report = build_report(suite, manifest, outcome.run_id, store.clip_results(outcome.run_id),
                               failures=outcome.failures, unavailable=outcome.unavailable)
         store.finish_run(outcome.run_id, report, aggregate_rows(report))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from harness.candidates import Candidate, Unavailable, get_candidate
 from harness.corpus.manifest import Manifest
-from harness.environment import fingerprint
+from harness.environment import code_fingerprint, fingerprint
 from harness.metrics import Unmeasurable, get_metric, measure
 from harness.metrics.distances import OutputAnalysis, distance_against
 from harness.parallel import process_pool
@@ -38,12 +38,33 @@ class RunOutcome:
     examples_skipped: int
     failures: list[dict] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
+    started_at: float | None = None
 
 
-def run_id_for(suite: Suite, manifest: Manifest, candidates: list[str]) -> str:
-    payload = json.dumps({"suite": suite.model_dump(exclude={"path"}), "manifest": manifest.manifest_hash,
-                          "candidates": sorted(candidates), "runner": RUNNER_VERSION}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def suite_scoring_content(suite: Suite) -> dict:
+    """What in a suite changes scores: its corpus and tasks (not its file path, descriptions, bars,
+    hardware or candidate list — candidates are identified one by one)."""
+    tasks = {name: cfg.model_dump(exclude={"description"}) for name, cfg in suite.tasks.items()}
+    return {"name": suite.name, "corpus": suite.corpus.model_dump(), "tasks": tasks}
+
+
+def run_identity(suite: Suite, manifest: Manifest, candidates: list[Candidate], *, fresh: bool = False) -> dict:
+    """A run's provenance: suite scoring content, corpus manifest, code, and each candidate's identity
+    (a model release's file hashes). The same identity resumes; anything else is a new run."""
+    identity = {
+        "suite": hashlib.sha256(json.dumps(suite_scoring_content(suite), sort_keys=True).encode()).hexdigest(),
+        "manifest": manifest.manifest_hash,
+        "code": code_fingerprint(),
+        "runner": RUNNER_VERSION,
+        "candidates": {c.name: c.identity() for c in sorted(candidates, key=lambda c: c.name)},
+    }
+    if fresh:
+        identity["fresh"] = time.time()  # --fresh: never resume
+    return identity
+
+
+def run_id_for(identity: dict) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
 Against = dict  # metric name -> (output -> distance to this example's target)
@@ -151,12 +172,14 @@ def _score_example(job) -> list[dict]:
 
 
 def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], store: Store, *,
-              workers: int | None = None, progress: Progress | None = None) -> RunOutcome:
+              workers: int | None = None, progress: Progress | None = None, fresh: bool = False) -> RunOutcome:
     if not manifest.split("test"):
         raise ValueError(f"corpus {manifest.manifest_hash[:12]} has no test clips")
-    run_id = run_id_for(suite, manifest, candidate_names)
-    resumed = not store.start_run(run_id, suite.name, manifest.manifest_hash, fingerprint())
-    outcome = RunOutcome(run_id=run_id, resumed=resumed, examples_scored=0, examples_skipped=0)
+    identity = run_identity(suite, manifest, [get_candidate(n) for n in candidate_names], fresh=fresh)
+    run_id = run_id_for(identity)
+    resumed = not store.start_run(run_id, suite.name, manifest.manifest_hash, {**fingerprint(), "identity": identity})
+    outcome = RunOutcome(run_id=run_id, resumed=resumed, examples_scored=0, examples_skipped=0,
+                         started_at=store.run_started_at(run_id))
     available: list[str] = []
     for name in candidate_names:
         try:

@@ -131,6 +131,15 @@ class Store:
             )
             return True
 
+    def run_started_at(self, run_id: str) -> float | None:
+        row = self._conn.execute("SELECT started_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return float(row[0]) if row else None
+
+    def run_identity(self, run_id: str) -> dict:
+        """The provenance a run was started with (empty for runs recorded before provenance existed)."""
+        row = self._conn.execute("SELECT environment FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return json.loads(row[0]).get("identity", {}) if row and row[0] else {}
+
     def runs(self, suite: str | None = None, complete_only: bool = True) -> list[sqlite3.Row]:
         q = "SELECT * FROM runs WHERE 1=1"
         args: list[Any] = []

@@ -54,6 +54,16 @@ def _release(root, name, version):
     (folder / "release.json").write_text(json.dumps({
         "name": name, "task": "eq", "version": version, "features": "tonal-v1",
         "params": [], "files": {"fp32": "model.onnx", "int8": "model.int8.onnx"}, "fixture": True}))
+    (folder / "model.onnx").write_bytes(f"{name} fp32 weights".encode())  # stand-ins: only their hashes matter here
+    (folder / "model.int8.onnx").write_bytes(f"{name} int8 weights".encode())
+
+
+def _scored_identity():
+    """What `run` records for the releases it scored: each candidate's file hashes."""
+    from harness.candidates import get_candidate
+
+    names = ["model:eq-v2@int8", "model:eq-v2@fp32", "model:eq-v1@int8"]
+    return {"candidates": {n: get_candidate(n).identity() for n in names}}
 
 
 def _populate(db, suite, *, model=0.5, int8=0.5, prev=0.5, rules=0.8, worse=0, tonal=1.0, latency_ms=50.0):
@@ -76,7 +86,7 @@ def _populate(db, suite, *, model=0.5, int8=0.5, prev=0.5, rules=0.8, worse=0, t
                          "gap_closed": {"matched_mrstft_distance": 1 - d, "tonal_balance_error_db": 0.0,
                                         "loudness_error_lu": 0.0}, "error": None})
     store = Store(db)
-    store.start_run("r1", suite.name, manifest.manifest_hash, {})
+    store.start_run("r1", suite.name, manifest.manifest_hash, {"identity": _scored_identity()})
     store.add_clip_results("r1", rows)
     report = build_report(suite, manifest, "r1", store.clip_results("r1"))
     store.finish_run("r1", report, aggregate_rows(report))
@@ -133,6 +143,17 @@ def test_each_bar_fails_on_purpose(setup, change, failing):
     code, cases, md = _gate(tmp_path, path)
     assert code == 1 and cases[failing] is False, cases
     assert "❌ FAIL" in md
+
+
+def test_a_release_whose_files_changed_after_scoring_fails_the_gate(setup):
+    """Trust: the random-bytes release. The run scored eq-v2's files; replacing the INT8 model with
+    random bytes afterwards must fail the gate, whatever its bars say."""
+    tmp_path, path, suite = setup
+    _populate(tmp_path / "r.db", suite)
+    (tmp_path / "models" / "eq" / "eq-v2" / "model.int8.onnx").write_bytes(np.random.default_rng(0).bytes(256))
+    code, cases, md = _gate(tmp_path, path)
+    assert code == 1 and cases["evidence is for these model files"] is False
+    assert "files changed since" in md
 
 
 def test_no_runs_unknown_suite_or_candidate_exit_2(setup, capsys):

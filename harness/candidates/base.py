@@ -51,6 +51,11 @@ class Candidate:
         """Whether it scores this (task, variant); a peer may take only some variants."""
         return self.runs_task(task)
 
+    def identity(self) -> dict[str, Any]:
+        """What this candidate's scores stand for, part of a run's identity. Code candidates are
+        covered by the code fingerprint; a model adds the hashes of its files."""
+        return {"name": self.name}
+
     def check_available(self) -> None:
         """Raise Unavailable(reason) when an optional dependency is missing."""
 

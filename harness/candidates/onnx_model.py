@@ -31,6 +31,9 @@ class OnnxController(Candidate):
                             + (" — TEST FIXTURE" if release.fixture else ""))
         self._session = None
 
+    def identity(self) -> dict:
+        return {"name": self.name, "files": self.release.identity(self.precision)}
+
     def __getstate__(self):  # sessions don't pickle; each worker process opens its own
         return {**self.__dict__, "_session": None}
 

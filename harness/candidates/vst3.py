@@ -80,6 +80,9 @@ class Vst3Peer(Candidate):
             self._plugin = plugin
             self.name = label or f"{PREFIX}{type(plugin).__name__}"
 
+    def identity(self) -> dict:
+        return {"name": self.name, "path": self.path, "parameters": self.parameters}
+
     def check_available(self) -> None:
         self.plugin()
 

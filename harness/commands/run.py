@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="PATH", help="write the run report (schema: docs/run-schema.json)")
     p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
     p.add_argument("--workers", type=int, help="processes (default: up to 2)")
+    p.add_argument("--fresh", action="store_true",
+                   help="score everything again instead of resuming a run with the same identity")
     p.set_defaults(handler=run)
 
 
@@ -38,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be ≥ 1")
     report = run_pipeline(args.suite, corpus=args.corpus, recorded=args.recorded, seed=args.seed,
-                          candidates=args.candidates, json_path=args.json, db=args.db, workers=args.workers)
+                          candidates=args.candidates, json_path=args.json, db=args.db, workers=args.workers,
+                          fresh=args.fresh)
     return 1 if report["failures"] else 0
