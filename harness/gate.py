@@ -125,10 +125,11 @@ def evaluate(suite: Suite, gated: Gated, store: Store, *, previous: Gated | None
     evidence = evidence_matches_files(gated, run_id, store)
     if evidence is not None:  # checked before any bar: a bar on stale evidence proves nothing
         verdicts.append(evidence)
-    for bar in suite.bars:
-        for task in tasks:
-            if bar.task and bar.task != task:
-                continue
+    for task in tasks:
+        bars = [bar for bar in suite.bars if not bar.task or bar.task == task]
+        if not bars:  # a gate that checks nothing must not pass
+            verdicts.append(Verdict("nothing checked", task, False, f"suite {suite.name} has no bar for task {task}"))
+        for bar in bars:
             verdicts.append(_check(bar, task, suite, gated, rows, report, store, previous))
     return run_id, verdicts
 
@@ -173,7 +174,10 @@ def _check(bar: Bar, task: str, suite: Suite, gated: Gated, rows: list[dict], re
                                "clips (bar: CI entirely below 0)")
     if bar.kind == "vs_previous":
         if previous is None:
-            return verdict(True, "no previous release of this task: nothing to regress against")
+            if bar.first_release:
+                return verdict(True, "no previous release of this task, and the bar allows a first release")
+            return verdict(False, "missing data: no previous release to compare with (set first_release = true "
+                                  "on this bar for a task's first release)")
         mine = list(_values(rows, gated.candidate, task, metric).values())
         try:
             _, prev_rows, _ = latest_run_with(store, suite.name, previous.candidate)

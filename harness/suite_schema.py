@@ -93,6 +93,17 @@ class Bar(_Strict):
     hardware: str | None = None  # latency
     scope: Literal["controller", "end_to_end"] = "end_to_end"
     percentile: Literal["p50_ms", "p90_ms", "p95_ms", "p99_ms"] = "p95_ms"
+    first_release: bool = False  # vs_previous: pass when no previous release exists (else fail closed)
+
+    @model_validator(mode="after")
+    def _fields_its_kind_needs(self) -> Bar:
+        """Each kind's required fields are checked when the suite loads, not when the gate runs."""
+        needs = {"absolute": ("max or min", self.max is not None or self.min is not None),
+                 "harm": ("max", self.max is not None),
+                 "latency": ("max and hardware", self.max is not None and self.hardware is not None)}
+        if self.kind in needs and not needs[self.kind][1]:
+            raise ValueError(f"a {self.kind!r} bar needs {needs[self.kind][0]}")
+        return self
 
 
 class Suite(_Strict):

@@ -163,3 +163,33 @@ def test_no_runs_unknown_suite_or_candidate_exit_2(setup, capsys):
     assert main(["gate", "smok", "--db", str(tmp_path / "empty.db")]) == 2
     assert main(["gate", path, "--candidate", "eq-v9", "--db", str(tmp_path / "empty.db")]) == 2
     assert "unknown candidate" in capsys.readouterr().err
+
+
+def test_a_bar_missing_its_required_fields_fails_when_the_suite_loads(tmp_path):
+    from harness.errors import UserError
+    from harness.suites import suites_dir
+
+    path = tmp_path / "nomax.toml"
+    path.write_text(f'include = ["{(suites_dir() / "_base.toml").as_posix()}"]\n'
+                    '[[bars]]\nname = "harm without a limit"\nkind = "harm"\n')
+    with pytest.raises(UserError, match=r"nomax\.toml: bars\.0: .*a 'harm' bar needs max"):
+        load_suite(str(path))
+
+
+def test_a_suite_with_no_bar_for_the_task_fails_nothing_checked(setup):
+    tmp_path, _, suite = setup
+    from harness.suites import suites_dir
+
+    path = tmp_path / "other-task-only.toml"
+    path.write_text(f'include = ["{(suites_dir() / "_base.toml").as_posix()}"]\n'
+                    '[[bars]]\nname = "mastering only"\nkind = "harm"\ntask = "mastering"\nmax = 0.2\n')
+    _populate(tmp_path / "r.db", load_suite(str(path)))
+    code, cases, md = _gate(tmp_path, str(path))
+    assert code == 1 and cases["nothing checked"] is False
+
+
+def test_vs_previous_fails_closed_without_a_previous_release(setup):
+    tmp_path, path, suite = setup
+    _populate(tmp_path / "r.db", suite)
+    code, cases, md = _gate(tmp_path, path, "--candidate", "eq-v1")
+    assert code == 1 and cases["previous"] is False and "no previous release" in md
