@@ -7,6 +7,7 @@ User errors print one line naming the file and the problem, never a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from harness import __version__
@@ -46,14 +47,28 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    previous = signal.signal(signal.SIGTERM, _terminated)  # CI cancellation and `timeout` send SIGTERM
     try:
         return int(args.handler(args) or 0)
     except UserError as exc:
         print(f"dawg-bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"dawg-bench {args.command}: interrupted", file=sys.stderr)
+        print(f"dawg-bench {args.command}: interrupted (finished work is kept; run again to resume)", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"dawg-bench {args.command}: terminated (finished work is kept; run again to resume)", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that pools and stores close on the way out."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 if __name__ == "__main__":

@@ -4,13 +4,62 @@ Workers are spawned, not forked: a forked child inherits every lock that some th
 held at that moment (ONNX Runtime, torch and BLAS thread pools, FluidSynth's glib), and a child
 that then loads a soundfont waits forever. A spawned worker starts clean; the price is importing
 the harness once per worker (about a second), paid once per pool.
+
+No worker outlives its parent: on Linux each worker asks the kernel for SIGKILL when its parent
+dies (prctl PR_SET_PDEATHSIG), which also covers a parent killed by SIGKILL, where no Python code
+of the parent runs. Elsewhere, a watchdog thread in the worker exits when the parent's pid changes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: be killed when the parent dies, however it dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the pool
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
+
+
+@contextlib.contextmanager
+def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A spawned pool whose workers die with the parent. Leaving the block by an exception (Ctrl-C,
+    SIGTERM, an error) cancels the queued work and stops the workers at once instead of finishing it."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
+    try:
+        yield pool
+    except BaseException:
+        # the executor has no public handle on its processes; getattr keeps this safe if that changes
+        workers_now = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers_now:
+            process.terminate()
+        raise
+    pool.shutdown(wait=True)

@@ -1,0 +1,68 @@
+"""Clean shutdown (Trust): no worker outlives its parent, whether the parent gets SIGKILL (no Python
+code runs) or SIGTERM (one line, exit 143)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+def _start_with_workers(tmp_path) -> tuple[subprocess.Popen, list[int]]:
+    env = {**os.environ, "DAWG_BENCH_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "corpus", "build", "smoke"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 60
+    workers: list[int] = []
+    while time.time() < deadline and len(workers) < 2:  # two spawned workers (plus a resource tracker)
+        workers = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes().decode(
+            errors="replace")]
+        time.sleep(0.2)
+    assert len(workers) >= 2, "the corpus build never started its workers"
+    return proc, workers + _children(proc.pid)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_no_worker_survives_its_parent(tmp_path, sig):
+    proc, family = _start_with_workers(tmp_path)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    deadline = time.time() + 15
+    while _alive(family) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _alive(family) == [], f"processes left after {sig.name}: {_alive(family)}"
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 143
+        assert err.strip().splitlines()[-1].startswith("dawg-bench corpus: terminated")
+        assert "Traceback" not in err
