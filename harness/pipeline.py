@@ -7,21 +7,16 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
 from harness.atomic import write_json_atomic
 from harness.candidates import get_candidate, model_candidates
 from harness.corpus.build import build_corpus
+from harness.progress import reporting
 from harness.report import aggregate_rows, build_report
 from harness.runner import run_suite
 from harness.scorecard import print_scorecards, wide_console
 from harness.store import Store
 from harness.suites import load_suite
-
-
-def _bar(console: Console) -> Progress:
-    return Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
 
 
 def run_pipeline(suite_name: str, *, corpus: str | None = None, recorded: str | None = None, seed: int | None = None,
@@ -34,18 +29,15 @@ def run_pipeline(suite_name: str, *, corpus: str | None = None, recorded: str | 
     names = candidates or list(suite.candidates.names) + model_candidates()
     for name in names:
         get_candidate(name)  # unknown names fail now, with a suggestion, before any work
-    with _bar(console) as bar:
-        t = bar.add_task(f"corpus {suite.name}", total=None)
+    with reporting(console, f"corpus {suite.name}") as progress:
         manifest = build_corpus(suite, seed=seed, folder=corpus, recorded=recorded, workers=workers,
-                                progress=lambda d, n: bar.update(t, completed=d, total=n))
+                                progress=progress)
     for r in manifest.rejected:
         console.print(f"[yellow]skipped[/] {escape(r['file'])}: {escape(r['reason'])}")
     store = Store(db)
     try:
-        with _bar(console) as bar:
-            t = bar.add_task("scoring", total=None)
-            outcome = run_suite(suite, manifest, names, store, workers=workers, fresh=fresh,
-                                progress=lambda d, n: bar.update(t, completed=d, total=n))
+        with reporting(console, "scoring") as progress:
+            outcome = run_suite(suite, manifest, names, store, workers=workers, fresh=fresh, progress=progress)
         if outcome.resumed and outcome.examples_skipped:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(outcome.started_at)) if outcome.started_at else "?"
             console.print(f"resumed run {outcome.run_id} (started {when}; same suite content, corpus, code and "

@@ -36,18 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from harness.corpus.build import build_corpus
+    from harness.progress import reporting
     from harness.suites import load_suite
 
     suite = load_suite(args.suite)
     err = Console(stderr=True)
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True, disable=args.json) as bar:
-        task = bar.add_task(f"corpus {suite.name}", total=None)
-        manifest = build_corpus(suite, seed=args.seed, folder=args.corpus, recorded=args.recorded,
-                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    with reporting(err, f"corpus {suite.name}") as progress:
+        manifest = build_corpus(suite, seed=args.seed, folder=args.corpus, recorded=args.recorded, progress=progress)
     summary = summarise(manifest)
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
