@@ -18,7 +18,6 @@ from harness.metrics import (
     Unmeasurable,
     crest_factor_db,
     integrated_lufs,
-    spectral_centroid_hz,
     tonal_balance_db,
 )
 
@@ -65,11 +64,6 @@ def loudness_db(audio: np.ndarray, sr: float) -> float | None:
 def crest_db(audio: np.ndarray, sr: float) -> float | None:
     x = finite_audio(audio)
     return _try(lambda: crest_factor_db(x, sr)) if x.shape[1] else None
-
-
-def centroid_hz(audio: np.ndarray, sr: float) -> float | None:
-    x = finite_audio(audio)
-    return _try(lambda: spectral_centroid_hz(x, sr))
 
 
 @dataclass(frozen=True)
