@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   dawg-bench latency                               # newest release of each task, cpu,t4,a10g
   dawg-bench latency eq-v3 --hardware cpu --json
   dawg-bench latency eq-v3 --profile               # on a GPU instance: top operators, CPU fallbacks
+  dawg-bench latency --calibrate-cpu               # fit the CPU device model to this machine (~1 min)
 
 Every row says `measured` (it ran on that hardware) or `projected` (device model; assumptions in --json).
 exit codes: 0 ok · 1 some measurement INVALID · 2 bad input (unknown release or target, no releases)
@@ -30,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON rows")
     p.add_argument("--profile", action="store_true", help="ONNX Runtime per-node profile on the best provider here")
     p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
+    p.add_argument("--calibrate-cpu", action="store_true",
+                   help="measure a family of calibration models here and fit the CPU device model; prints the "
+                        "fit, its errors and the [cpu] values for targets.toml (docs/latency.md)")
     p.set_defaults(handler=run)
 
 
@@ -43,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from harness.onnx_session import available_providers
     from harness.store import Store
 
+    if args.calibrate_cpu:
+        return calibrate_cpu(args)
     targets = get_targets([t.strip() for t in args.hardware.split(",") if t.strip()])
     releases = [find_release(n) for n in args.releases] if args.releases else list(newest_per_task().values())
     if not releases:
@@ -71,6 +77,33 @@ def run(args: argparse.Namespace) -> int:
         for prof in profiles:
             _print_profile(prof)
     return 0 if all(r["valid"] for r in rows) else 1
+
+
+def calibrate_cpu(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from harness.latency.calibration import run_calibration
+    from harness.latency.targets import load_targets
+    from harness.progress import reporting
+
+    with tempfile.TemporaryDirectory() as tmp, reporting(Console(stderr=True), "calibration models") as progress:
+        fit = run_calibration(Path(tmp), load_targets()["cpu"], progress=progress)
+    if args.json:
+        json.dump(fit.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    e_in, e_loo = fit.errors["in_sample"], fit.errors["leave_one_out"]
+    print(f"CPU device model fitted on {fit.machine['cpu']} (onnxruntime {fit.machine['onnxruntime']}, 1 thread), "
+          f"{e_in['n']} models:")
+    print(f"  relative error in-sample: median |e| {e_in['median_abs']:.0%}, max |e| {e_in['max_abs']:.0%}")
+    print(f"  leave-one-out:            median |e| {e_loo['median_abs']:.0%}, max |e| {e_loo['max_abs']:.0%}")
+    print("values for harness/latency/targets.toml [cpu]:")
+    for key, value in fit.target_values().items():
+        print(f"  {key} = {value}")
+    return 0
 
 
 def _ms(value: float | None) -> str:

@@ -40,8 +40,18 @@ class Projection:
     assumptions: dict
 
 
-def node_costs(model_path: str | Path, batch: int = 1) -> tuple[list[NodeCost], float]:
-    """Per-node FLOPs and bytes at this batch size, and the bytes of the graph inputs + outputs."""
+QDQ = ("QuantizeLinear", "DequantizeLinear")
+
+
+def node_costs(model_path: str | Path, batch: int = 1, *, qdq_fused: bool = False) -> tuple[list[NodeCost], float]:
+    """Per-node FLOPs and bytes at this batch size, and the bytes of the graph inputs + outputs.
+
+    `qdq_fused`: cost a QDQ graph the way ONNX Runtime's CPU provider runs it — Q/DQ pairs folded
+    into integer kernels. Q/DQ nodes then cost nothing and count as no node; a node reading a
+    dequantized tensor reads the int8 tensor (1 byte per element) and runs on the INT8 peak; an
+    output that only feeds QuantizeLinear is written as int8. Without it (the CUDA provider, no
+    TensorRT) every Q/DQ node runs and the kernels between them are FP32.
+    """
     import onnx
     from onnx import shape_inference
 
@@ -59,18 +69,32 @@ def node_costs(model_path: str | Path, batch: int = 1) -> tuple[list[NodeCost], 
         info[v.name] = (shape, t.elem_type)
     for init in model.graph.initializer:
         info[init.name] = (tuple(init.dims), init.data_type)
+    producer = {out: node for node in model.graph.node for out in node.output}
+    consumers: dict[str, list[str]] = {}
+    for node in model.graph.node:
+        for n in node.input:
+            consumers.setdefault(n, []).append(node.op_type)
 
     def size(name: str) -> tuple[int, int]:
         shape, dtype = info.get(name, ((), 1))
         return int(np.prod(shape)) if shape else 1, DTYPE_BYTES.get(dtype, 4)
 
+    def stored(name: str, output: bool = False) -> tuple[int, int]:
+        """Elements and bytes per element as the tensor exists in memory (QDQ folded when asked)."""
+        count, width = size(name)
+        if qdq_fused and not output and name in producer and producer[name].op_type == "DequantizeLinear":
+            return count, size(producer[name].input[0])[1]
+        if qdq_fused and output and consumers.get(name) and all(c == "QuantizeLinear" for c in consumers[name]):
+            return count, 1
+        return count, width
+
     costs = []
     for node in model.graph.node:
-        byts = 0.0
-        for n in list(node.input) + list(node.output):
-            if n:
-                count, width = size(n)
-                byts += count * width
+        if qdq_fused and node.op_type in QDQ:
+            continue
+        ins = [stored(n) for n in node.input if n]
+        outs = [stored(n, output=True) for n in node.output if n]
+        byts = float(sum(c * w for c, w in ins + outs))
         out_count = size(node.output[0])[0] if node.output else 0
         flops = float(out_count) * (4 if node.op_type in TRANSCENDENTAL else 1)
         if node.op_type in ("MatMul", "Gemm", "MatMulInteger", "QLinearMatMul"):
@@ -80,7 +104,7 @@ def node_costs(model_path: str | Path, batch: int = 1) -> tuple[list[NodeCost], 
         elif node.op_type in ("Conv", "ConvInteger", "QLinearConv"):
             w_shape = info.get(node.input[1], ((1, 1, 1, 1), 1))[0]
             flops = 2.0 * out_count * float(np.prod(w_shape[1:]))
-        int8 = any(size(n)[1] == 1 for n in node.input if n) and node.op_type not in ("DequantizeLinear",)
+        int8 = any(w == 1 for _, w in ins) and node.op_type not in ("DequantizeLinear",)
         costs.append(NodeCost(node.op_type, flops, byts, int8))
     io_bytes = sum(size(v.name)[0] * size(v.name)[1] for v in list(model.graph.input) + list(model.graph.output))
     return costs, float(io_bytes)
@@ -93,7 +117,7 @@ def cpu_peak_gflops(target: HardwareTarget, threads: int, int8: bool = False) ->
 
 
 def project(model_path: str | Path, target: HardwareTarget, *, batch: int = 1, threads: int = 1) -> Projection:
-    costs, io_bytes = node_costs(model_path, batch)
+    costs, io_bytes = node_costs(model_path, batch, qdq_fused=target.kind == "cpu")
     eff_c = target.get("compute_efficiency", 0.3)
     eff_b = target.get("bandwidth_efficiency", 0.5)
     bw = target.get("memory_bandwidth_gbs", 20.0) * 1e9 * eff_b
@@ -112,10 +136,18 @@ def project(model_path: str | Path, target: HardwareTarget, *, batch: int = 1, t
                            int8="QDQ executed as dequantize + FP32 kernels on the CUDA provider",
                            source=target.get("source"))
     else:
-        per_node = target.get("per_node_overhead_us", 1.5) * 1e-6
+        # INT8 (QDQ) graphs: ONNX Runtime fuses Q/DQ pairs into integer kernels, so their nodes cost
+        # less each, and the integer kernels reach their own share of the INT8 peak (fitted; calibration.py).
+        quantized = any(c.int8 for c in costs)
+        node_key = "int8_per_node_overhead_us" if quantized and "int8_per_node_overhead_us" in target.spec \
+            else "per_node_overhead_us"
+        per_node = target.get(node_key, 1.5) * 1e-6
         peak = cpu_peak_gflops(target, threads) * 1e9 * eff_c
-        assumptions.update(cpu_mhz=_cpu_mhz(), threads=threads, flops_per_cycle_fp32=target.get("flops_per_cycle_fp32"))
-    peak_int8 = cpu_peak_gflops(target, threads, int8=True) * 1e9 * eff_c if target.kind == "cpu" else peak
+        assumptions.update(cpu_mhz=_cpu_mhz(), threads=threads, flops_per_cycle_fp32=target.get("flops_per_cycle_fp32"),
+                           int8_compute_efficiency=target.get("int8_compute_efficiency", eff_c),
+                           fit=target.get("fit", "not fitted to this machine"))
+    peak_int8 = (cpu_peak_gflops(target, threads, int8=True) * 1e9 * target.get("int8_compute_efficiency", eff_c)
+                 if target.kind == "cpu" else peak)
     for c in costs:
         compute = c.flops / (peak_int8 if c.int8 else peak)
         total_s += max(compute, c.bytes / bw) + per_node
