@@ -47,6 +47,22 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
 
 
+def _silence_cancelled_future_race() -> None:
+    """Python 3.11's executor manager thread can raise InvalidStateError ("CANCELLED: <Future…>") when
+    workers stop while futures are being cancelled; it is harmless, but its traceback would break the
+    one-line promise on SIGTERM and Ctrl-C. Every other thread exception still prints."""
+    from concurrent.futures import InvalidStateError
+
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if isinstance(args.exc_value, InvalidStateError) and "CANCELLED" in str(args.exc_value):
+            return
+        previous(args)
+
+    threading.excepthook = hook
+
+
 @contextlib.contextmanager
 def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A spawned pool whose workers die with the parent. Leaving the block by an exception (Ctrl-C,
@@ -56,6 +72,7 @@ def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     try:
         yield pool
     except BaseException:
+        _silence_cancelled_future_race()
         # the executor has no public handle on its processes; getattr keeps this safe if that changes
         workers_now = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)

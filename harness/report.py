@@ -107,7 +107,7 @@ def build_report(suite: Suite, manifest: Manifest, run_id: str, rows: list[dict]
         "schema": SCHEMA_VERSION,
         "run_id": run_id,
         "suite": suite.name,
-        "corpus": {"source": manifest.recipe.get("kind"), "clips": len(manifest.clips),
+        "corpus": {"source": manifest.recipe.get("kind"), "recipe": manifest.recipe, "clips": len(manifest.clips),
                    "test_clips": len(manifest.split("test")), "test_sources": sources,
                    "manifest_hash": manifest.manifest_hash,
                    "clusters": {c.id: clusters[c.id] for c in manifest.split("test")}},

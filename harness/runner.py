@@ -44,15 +44,19 @@ class RunOutcome:
 def suite_scoring_content(suite: Suite) -> dict:
     """What in a suite changes scores: its corpus and tasks (not its file path, descriptions, bars,
     hardware or candidate list — candidates are identified one by one)."""
-    tasks = {name: cfg.model_dump(exclude={"description"}) for name, cfg in suite.tasks.items()}
+    tasks = {name: cfg.model_dump(exclude={"description", "min_test_examples"}) for name, cfg in suite.tasks.items()}
     return {"name": suite.name, "corpus": suite.corpus.model_dump(), "tasks": tasks}
+
+
+def suite_content_hash(suite: Suite) -> str:
+    return hashlib.sha256(json.dumps(suite_scoring_content(suite), sort_keys=True).encode()).hexdigest()
 
 
 def run_identity(suite: Suite, manifest: Manifest, candidates: list[Candidate], *, fresh: bool = False) -> dict:
     """A run's provenance: suite scoring content, corpus manifest, code, and each candidate's identity
     (a model release's file hashes). The same identity resumes; anything else is a new run."""
     identity = {
-        "suite": hashlib.sha256(json.dumps(suite_scoring_content(suite), sort_keys=True).encode()).hexdigest(),
+        "suite": suite_content_hash(suite),
         "manifest": manifest.manifest_hash,
         "code": code_fingerprint(),
         "runner": RUNNER_VERSION,

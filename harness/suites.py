@@ -125,8 +125,14 @@ def _check_names(suite: Suite, path: Path) -> None:
             raise UserError(f"{path}: {exc}") from None
     targets = load_targets()
     check(targets, suite.hardware.targets)
+    from harness.bars import BAR_KINDS
+
     for bar in suite.bars:
         where = f": bar {bar.name!r}"
+        check(BAR_KINDS, [bar.kind], where)
+        kind = BAR_KINDS[bar.kind]
+        if not kind.has_needs(bar):
+            raise UserError(f"{path}{where}: a {bar.kind!r} bar needs {kind.needs}")
         if bar.task is not None:
             check_in("task", [bar.task], list(suite.tasks), where)
         if bar.hardware is not None:

@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         console.rule("gate")
         results = []
         if releases:
-            results = gate_all(suite, [gated_release(r) for r in releases.values()], store, discover_releases())
+            latencies = store.latencies()
+            results = gate_all(suite, [gated_release(r, latencies) for r in releases.values()], store,
+                               discover_releases())
             print_verdicts(suite.name, results, console)
         else:
             console.print("[bold red]GATE FAIL[/] (fail closed): "

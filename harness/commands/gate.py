@@ -43,10 +43,15 @@ def run(args: argparse.Namespace) -> int:
     if not suite.bars:
         raise UserError(f"{suite.path}: the suite defines no [[bars]] to gate on")
     releases = discover_releases()
+    store = Store(args.db)
+    try:
+        latencies = store.latencies()
+    finally:
+        store.close()
     if args.candidate:
         names = {r.name for r in releases}
         if args.candidate in names:
-            targets = [gated_release(find_release(args.candidate))]
+            targets = [gated_release(find_release(args.candidate), latencies)]
         else:
             from harness.candidates import get_candidate
 
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         newest = newest_per_task()
         if not newest:
             raise UserError(f"no model releases in {models_dir()} to gate; name one with --candidate")
-        targets = [gated_release(r) for r in newest.values()]
+        targets = [gated_release(r, latencies) for r in newest.values()]
     store = Store(args.db)
     try:
         against = find_release(args.against) if args.against else None
