@@ -128,10 +128,11 @@ def vs_baselines(ev: Evidence, bar) -> tuple[bool, str]:
     metric = bar.metric or ev.primary
     direction = get_metric(metric).direction or "lower"
     cands = ev.report.get("tasks", {}).get(ev.task, {}).get("candidates", {})
-    rivals = sorted(n for n, b in cands.items() if b.get("kind") == "baseline") + \
-        (["bypass"] if "bypass" in cands else [])
-    if not [r for r in rivals if r != "bypass"]:
-        return False, f"missing data: no baseline was scored on {ev.task}"
+    baselines = sorted(n for n, b in cands.items() if b.get("kind") == "baseline")
+    if not baselines or "bypass" not in cands:
+        return False, f"missing data: no baseline or no bypass was scored on {ev.task}"
+    # `gate --candidate rules` races the other baselines and bypass, never itself.
+    rivals = [r for r in baselines if r != ev.gated.candidate] + ["bypass"]
     parts, ok = [], True
     for source in ev.sources(ev.gated.candidate) or ["generated"]:
         mine = ev.values(ev.gated.candidate, metric, source)

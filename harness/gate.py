@@ -31,6 +31,13 @@ def gated_release(release: Release, latencies: list[dict] | None = None) -> Gate
 GateResult = tuple[str, str, list[Verdict]]  # (label, run id, verdicts)
 
 
+def nothing_to_ship(where: str) -> GateResult:
+    """No release to gate is a verdict (exit 1, JUnit and Markdown written), not bad input."""
+    return ("(no release)", NO_RUN, [Verdict("something to ship", "all", False,
+                                             f"no model release in {where}: nothing may ship (train one, or set "
+                                             "DAWG_BENCH_MODELS)")])
+
+
 def previous_release(release: Release, releases: list[Release]) -> Release | None:
     """The release of the same task just before this one (by version), or None for a first release."""
     older = [r for r in releases if r.task == release.task and r.version < release.version]

@@ -21,7 +21,8 @@ def test_demo_with_a_fixture_release(smoke_home, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAWG_BENCH_MODELS", str(tmp_path / "models"))
     build_fixture_release(tmp_path / "models", "eq")
     out = tmp_path / "demo.json"
-    assert main(["demo", "--suite", "smoke", "--json", str(out), "--db", str(tmp_path / "r.db")]) == 0
+    # A fixture release never ships: the demo exits with the gate's code, 1.
+    assert main(["demo", "--suite", "smoke", "--json", str(out), "--db", str(tmp_path / "r.db")]) == 1
     text = capsys.readouterr().out
     for words in ("eq: ranked by", "compressor: ranked by", "mastering: ranked by", "PROJECTED", "MEASURED",
                   "GATE FAIL", "Not built yet"):
@@ -33,10 +34,14 @@ def test_demo_with_a_fixture_release(smoke_home, tmp_path, monkeypatch, capsys):
         assert {r["source"] for r in report["latency"] if r["hardware"] == gpu} == {expected_gpu_source(gpu)}
     (gate,) = report["gates"]
     assert gate["candidate"] == "fixture-eq-v1" and any(not v["passed"] for v in gate["verdicts"])
+    assert {"not a test fixture": False}.items() <= {v["gate"]: v["passed"] for v in gate["verdicts"]}.items()
 
 
 def test_demo_without_releases_fails_the_gate_closed(smoke_home, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAWG_BENCH_MODELS", str(tmp_path / "none"))
-    assert main(["demo", "--suite", "smoke", "--db", str(tmp_path / "r.db")]) == 0
+    out = tmp_path / "demo.json"
+    assert main(["demo", "--suite", "smoke", "--db", str(tmp_path / "r.db"), "--json", str(out)]) == 1
     text = capsys.readouterr().out
-    assert "GATE FAIL (fail closed): no model release" in text and "mastering: ranked by" in text
+    assert "GATE FAIL" in text and "no model release in" in text and "mastering: ranked by" in text
+    (gate,) = json.loads(out.read_text())["gates"]
+    assert gate["candidate"] == "(no release)" and gate["verdicts"][0]["passed"] is False

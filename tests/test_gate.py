@@ -317,3 +317,30 @@ def test_vs_previous_fails_closed_without_a_previous_release(setup):
     _populate(tmp_path / "r.db", suite)
     code, cases, md = _gate(tmp_path, path, "--candidate", "eq-v1")
     assert code == 1 and cases["previous"] is False and "no previous release" in md
+
+
+def test_nothing_to_ship_is_a_verdict_with_files(tmp_path, monkeypatch):
+    """Trust: "no release" has one meaning — the gate exits 1 and still writes JUnit and Markdown."""
+    from harness.suites import suites_dir
+
+    monkeypatch.setenv("DAWG_BENCH_MODELS", str(tmp_path / "none"))
+    code, cases, md = _gate(tmp_path, str(suites_dir() / "smoke.toml"))
+    assert code == 1 and cases == {"something to ship": False} and "no model release" in md
+
+
+def test_against_must_be_another_release_of_the_same_task(setup, capsys):
+    tmp_path, path, suite = setup
+    _populate(tmp_path / "r.db", suite)
+    assert main(["gate", path, "--db", str(tmp_path / "r.db"), "--against", "eq-v9"]) == 2
+    assert "eq-v9" in capsys.readouterr().err
+    assert main(["gate", path, "--db", str(tmp_path / "r.db"), "--candidate", "eq-v2", "--against", "eq-v2"]) == 2
+    assert "another release of the same task" in capsys.readouterr().err
+    code, cases, md = _gate(tmp_path, path, "--against", "eq-v1")
+    assert code == 0 and "eq-v1" in md
+
+
+def test_a_baseline_gated_by_name_is_not_compared_with_itself(setup):
+    tmp_path, path, suite = setup
+    _populate(tmp_path / "r.db", suite, identity={**_scored_identity(suite, SCORED + ["rules"])})
+    code, cases, md = _gate(tmp_path, path, "--candidate", "rules")
+    assert "vs rules" not in md and "vs bypass" in md

@@ -121,8 +121,9 @@ def test_cli_labels_projection_in_table_json_and_database(release, tmp_path, mon
 
 def test_cli_bad_input(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAWG_BENCH_MODELS", str(tmp_path / "none"))
-    assert main(["latency", "--db", str(tmp_path / "r.db")]) == 2
-    assert "no model releases" in capsys.readouterr().err
+    # No release: nothing to measure, not bad input (README's CI workflow goes on to the gate).
+    assert main(["latency", "--db", str(tmp_path / "r.db")]) == 0
+    assert "nothing to measure" in capsys.readouterr().out
     assert main(["latency", "--hardware", "t5", "--db", str(tmp_path / "r.db")]) == 2
     assert "did you mean 't4'" in capsys.readouterr().err
     assert discover_releases(tmp_path / "none") == []

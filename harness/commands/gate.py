@@ -13,8 +13,10 @@ EXAMPLES = """examples:
   dawg-bench gate smoke --candidate rules                   # any scored candidate, e.g. today's rules
 
 Needs a finished `dawg-bench run SUITE` that scored the candidate (and `dawg-bench latency` for
-latency bars). Missing data fails the gate (fail closed).
-exit codes: 0 every gate passed · 1 a gate failed · 2 invalid input (unknown suite or candidate, no runs)
+latency bars). Missing evidence, or no release to ship, fails the gate (exit 1, files written).
+`eq-v3`/`eq-v2` above are illustrative release names: `ls $DAWG_BENCH_MODELS/*/` lists yours.
+exit codes: 0 every gate passed · 1 a gate failed or nothing to ship · 2 invalid input (unknown suite,
+candidate or --against, unreadable database)
 """
 
 
@@ -34,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.atomic import write_text_atomic
     from harness.errors import UserError
-    from harness.gate import Gated, gate_all, gated_release, junit_xml, markdown_summary
+    from harness.gate import Gated, gate_all, gated_release, junit_xml, markdown_summary, nothing_to_ship
     from harness.models import discover_releases, find_release, models_dir, newest_per_task
     from harness.store import Store
     from harness.suites import load_suite
@@ -58,16 +60,21 @@ def run(args: argparse.Namespace) -> int:
             get_candidate(args.candidate)  # unknown → UserError with a suggestion
             targets = [Gated(label=args.candidate, task=None, candidate=args.candidate)]
     else:
-        newest = newest_per_task()
-        if not newest:
-            raise UserError(f"no model releases in {models_dir()} to gate; name one with --candidate")
-        targets = [gated_release(r, latencies) for r in newest.values()]
-    store = Store(args.db)
-    try:
-        against = find_release(args.against) if args.against else None
-        results = gate_all(suite, targets, store, releases, against=against)
-    finally:
-        store.close()
+        targets = [gated_release(r, latencies) for r in newest_per_task().values()]
+    against = find_release(args.against) if args.against else None
+    if against is not None:
+        for t in targets:
+            if t.release is None or t.release.task != against.task or t.release.name == against.name:
+                raise UserError(f"--against {against.name} ({against.task}) must be another release of the same "
+                                f"task as {t.label}")
+    if targets:
+        store = Store(args.db)
+        try:
+            results = gate_all(suite, targets, store, releases, against=against)
+        finally:
+            store.close()
+    else:
+        results = [nothing_to_ship(str(models_dir()))]
     print_verdicts(suite.name, results)
     if args.junit:
         if len(results) == 1:

@@ -15,7 +15,8 @@ EXAMPLES = """examples:
   dawg-bench latency --calibrate-cpu               # fit the CPU device model to this machine (~1 min)
 
 Every row says `measured` (it ran on that hardware) or `projected` (device model; assumptions in --json).
-exit codes: 0 ok · 1 some measurement INVALID · 2 bad input (unknown release or target, no releases)
+`eq-v3` is an illustrative release name. With no release at all there is nothing to measure (exit 0).
+exit codes: 0 ok · 1 some measurement INVALID · 2 bad input (unknown release or target)
 """
 
 
@@ -51,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
         return calibrate_cpu(args)
     targets = get_targets([t.strip() for t in args.hardware.split(",") if t.strip()])
     releases = [find_release(n) for n in args.releases] if args.releases else list(newest_per_task().values())
-    if not releases:
-        raise UserError(f"no model releases in {models_dir()} (set DAWG_BENCH_MODELS or train one)")
+    if not releases:  # nothing to measure is not bad input: CI goes on to the gate, which says "nothing to ship"
+        print(f"no model releases in {models_dir()}: nothing to measure (set DAWG_BENCH_MODELS or train one)")
+        return 0
     if args.min_queries < 1 or args.min_duration < 0:
         raise UserError("--min-queries must be ≥ 1 and --min-duration ≥ 0")
     settings = Settings(min_query_count=args.min_queries, min_duration_s=args.min_duration)
