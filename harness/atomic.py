@@ -7,12 +7,16 @@ Everything is written to a temporary file beside the destination (same filesyste
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# Failures that belong to the destination (its disk, its permissions), reported as one line naming it.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR}
 
 
 @contextlib.contextmanager
@@ -21,18 +25,43 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
 
     For writers that need a file name (an external program, a library that opens the file itself).
     """
+    from harness.errors import UserError
+
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
+    if dest.is_dir():
+        raise UserError(f"{dest}: is a directory; give a file path (e.g. {dest}/report.json)")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
+    except OSError as exc:
+        raise UserError(f"{dest}: cannot write: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file should honour the umask
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            raise UserError(f"{dest}: cannot write: {exc.strerror} (nothing was written)") from None
         raise
+
+
+def check_destination(path: str | os.PathLike | None, option: str) -> None:
+    """Fail before any work when an output path can never be written (a directory, a file as folder)."""
+    from harness.errors import UserError
+
+    if path is None:
+        return
+    dest = Path(path)
+    if dest.is_dir():
+        raise UserError(f"{option} {dest}: is a directory; give a file path (e.g. {dest}/out)")
+    for parent in dest.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{option} {dest}: {parent} is a file, not a folder")
+            break
 
 
 def _umask() -> int:

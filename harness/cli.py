@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"dawg-bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the environment's to fix (a path, a permission, a full disk): one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dawg-bench {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"dawg-bench {args.command}: interrupted (finished work is kept; run again to resume)", file=sys.stderr)
         return 130

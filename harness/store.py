@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from harness.errors import UserError
 from harness.paths import home
 
 SCHEMA = """
@@ -88,20 +90,97 @@ def default_db_path() -> Path:
     return home() / "results.db"
 
 
+APPLICATION_ID = 0x44415747  # "DAWG": marks a SQLite file as a DAWG Bench results store
+STORE_VERSION = 2  # 1: tables without the mark (migrated on open); 2: application_id + user_version
+OUR_TABLES = {"runs", "clip_results", "aggregates", "latencies", "gates"}
+LOCK_WAIT_S = 30.0
+
+
+class StoreError(UserError):
+    """The results database cannot be used: one line naming the file and the problem (exit 2)."""
+
+
 class Store:
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, lock_wait_s: float = LOCK_WAIT_S):
         self.path = Path(path) if path else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._lock_wait_s = lock_wait_s
+        self._check_path()
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)  # reads wait briefly
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
         self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        with self.transaction() as c:
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise self._error(exc) from None
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _check_path(self) -> None:
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory; --db names a database file (e.g. {self.path}/results.db)")
+        for parent in self.path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise StoreError(f"{self.path}: {parent} is a file, not a folder")
+                break
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create its folder: {exc.strerror}") from None
+
+    def _open(self) -> None:
+        """Recognise the file before writing anything to it: ours (any version), empty, or refuse."""
+        c = self._conn
+        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        app_id = c.execute("PRAGMA application_id").fetchone()[0]
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables and not tables >= {"runs", "clip_results"}):
+            raise StoreError(f"{self.path}: a SQLite database that is not a DAWG Bench results store "
+                             f"(tables: {', '.join(sorted(tables)) or 'none'}); refusing to write to it — "
+                             "pass --db a new path")
+        if version > STORE_VERSION:
+            raise StoreError(f"{self.path}: written by a newer DAWG Bench (store version {version} > "
+                             f"{STORE_VERSION}); upgrade dawg-bench or pass --db a new path")
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute("PRAGMA foreign_keys=ON")
+        if app_id == APPLICATION_ID and version == STORE_VERSION and tables >= OUR_TABLES:
+            self._migrate_columns_only()
+            return
+        with self.transaction() as t:  # new store, or an older one: create and migrate in one transaction
             for statement in SCHEMA.split(";"):
                 if statement.strip():
-                    c.execute(statement)
-            _add_missing_columns(c)
+                    t.execute(statement)
+            _add_missing_columns(t)
+            t.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            t.execute(f"PRAGMA user_version = {STORE_VERSION}")
+
+    def _migrate_columns_only(self) -> None:
+        missing = any(name not in {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+                      for table, cols in ADDED_COLUMNS.items() for name in cols)
+        if missing:
+            with self.transaction() as t:
+                _add_missing_columns(t)
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if "file is not a database" in text:
+            return StoreError(f"{self.path}: not a SQLite database (not a DAWG Bench results store); "
+                              "pass --db a new path")
+        if "readonly" in text or "read-only" in text:
+            return StoreError(f"{self.path}: read-only (permission denied); pass --db a writable path")
+        if "disk is full" in text or "disk I/O" in text:
+            return StoreError(f"{self.path}: the disk is full (or failing); nothing was written — free space "
+                              "and run again")
+        if "unable to open" in text:
+            return StoreError(f"{self.path}: cannot open the database (permission denied or a bad path)")
+        if "locked" in text or "busy" in text:
+            return StoreError(f"{self.path}: locked by another process for {self._lock_wait_s:.0f} s; "
+                              "try again when it finishes")
+        return StoreError(f"{self.path}: database error: {text}")
 
     def close(self) -> None:
         self._conn.close()
@@ -109,13 +188,43 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-        self._conn.execute("BEGIN IMMEDIATE")
+        # While another process holds it we wait (saying so once), then fail with one clear line.
+        self._begin()
         try:
             yield self._conn
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._error(exc) from None
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
-        self._conn.execute("COMMIT")
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._error(exc) from None
+
+    def _begin(self) -> None:
+        deadline, told = time.monotonic() + self._lock_wait_s, False
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise self._error(exc) from None
+                if not told:
+                    print(f"waiting for {self.path}: another dawg-bench is writing to it "
+                          f"(up to {self._lock_wait_s:.0f} s)", file=sys.stderr, flush=True)
+                    told = True
+                if time.monotonic() >= deadline:
+                    raise self._error(exc) from None
+                time.sleep(0.05)
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     # -- runs ------------------------------------------------------------------------------
 

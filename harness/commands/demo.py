@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
-    from harness.atomic import write_json_atomic
+    from harness.atomic import check_destination, write_json_atomic
     from harness.commands.gate import print_verdicts
     from harness.commands.latency import print_latency
     from harness.gate import gate_all, gated_release, nothing_to_ship
@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.store import Store
     from harness.suites import load_suite
 
+    check_destination(args.json, "--json")
     console = wide_console()
     started = time.perf_counter()
     suite = load_suite(args.suite)

@@ -34,13 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.atomic import write_text_atomic
+    from harness.atomic import check_destination, write_text_atomic
     from harness.errors import UserError
     from harness.gate import Gated, gate_all, gated_release, junit_xml, markdown_summary, nothing_to_ship
     from harness.models import discover_releases, find_release, models_dir, newest_per_task
     from harness.store import Store
     from harness.suites import load_suite
 
+    check_destination(args.junit, "--junit")
+    check_destination(args.markdown, "--markdown")
     suite = load_suite(args.suite)
     if not suite.bars:
         raise UserError(f"{suite.path}: the suite defines no [[bars]] to gate on")

@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be ≥ 1")
+    from harness.atomic import check_destination
+
+    check_destination(args.json, "--json")
     report = run_pipeline(args.suite, corpus=args.corpus, recorded=args.recorded, seed=args.seed,
                           candidates=args.candidates, json_path=args.json, db=args.db, workers=args.workers,
                           fresh=args.fresh)
