@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from harness.paths import home
 from harness.registry import Registry
 
 PRECISIONS = ("fp32", "int8")
+# Release names become candidate names (`model:<name>@<precision>`) and folder names: no `@`, `/`,
+# spaces or leading dots.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def models_dir() -> Path:
@@ -45,7 +49,7 @@ class Release:
     def path(self, precision: str) -> Path:
         if precision not in self.files:
             raise UserError(f"release {self.name} has no {precision} model (has: {', '.join(self.files)})")
-        return Path(self.folder) / self.files[precision]
+        return _inside(Path(self.folder), self.files[precision], Path(self.folder) / "release.json", precision)
 
     @property
     def precisions(self) -> tuple[str, ...]:
@@ -72,29 +76,78 @@ def load_release(folder: Path) -> Release:
     meta_path = folder / "release.json"
     try:
         meta = json.loads(meta_path.read_text())
-        return Release(name=meta["name"], task=meta["task"], version=int(meta["version"]), folder=str(folder),
-                       features=meta["features"], params=tuple(meta["params"]), files=dict(meta["files"]),
-                       created_at=meta.get("created_at", ""), fixture=bool(meta.get("fixture", False)),
-                       card=meta.get("card", {}))
+        release = Release(name=meta["name"], task=meta["task"], version=int(meta["version"]), folder=str(folder),
+                          features=meta["features"], params=tuple(meta["params"]), files=dict(meta["files"]),
+                          created_at=meta.get("created_at", ""), fixture=bool(meta.get("fixture", False)),
+                          card=meta.get("card", {}))
     except FileNotFoundError:
         raise UserError(f"{meta_path}: missing release.json") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{meta_path}: not UTF-8 text") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{meta_path}: invalid release.json ({type(exc).__name__}: {exc})") from None
+    if not isinstance(release.name, str) or not NAME_RE.match(release.name):
+        raise UserError(f"{meta_path}: invalid release name {release.name!r} (letters, digits, '.', '_' and '-'; "
+                        "no '@', '/' or spaces)")
+    unknown = sorted(set(release.files) - set(PRECISIONS))
+    if unknown or not release.files:
+        raise UserError(f"{meta_path}: files must map {' and/or '.join(PRECISIONS)} to ONNX files "
+                        f"(got {', '.join(unknown) or 'none'})")
+    for precision, rel in release.files.items():
+        _inside(folder, rel, meta_path, precision)
+    return release
+
+
+def _inside(folder: Path, rel: Any, meta_path: Path, precision: str) -> Path:
+    """A release's model file must stay in its folder: no absolute path, no `..`, no symlink out."""
+    if not isinstance(rel, str) or not rel:
+        raise UserError(f"{meta_path}: files.{precision} must be a file name")
+    if os.path.isabs(rel) or ".." in Path(rel).parts:
+        raise UserError(f"{meta_path}: files.{precision} = {rel!r} leaves the release folder (absolute or '..')")
+    resolved = (folder / rel).resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise UserError(f"{meta_path}: files.{precision} = {rel!r} is a link that leaves the release folder "
+                        f"(to {resolved})")
+    return resolved
+
+
+def scan_releases(root: Path | None = None) -> tuple[list[Release], list[tuple[str, str]]]:
+    """Every release under the registry folder, and the bad ones as (path, reason): one bad release
+    is reported, never blocks the others."""
+    root = root or models_dir()
+    if not root.exists():
+        return [], []
+    good, bad, seen = [], [], set()
+    for meta in sorted(root.glob("*/*/release.json")):
+        try:
+            release = load_release(meta.parent)
+        except UserError as exc:
+            bad.append((str(meta), str(exc)))
+            continue
+        if release.name in seen:
+            bad.append((str(meta), f"{meta}: release name {release.name!r} is used twice"))
+            continue
+        seen.add(release.name)
+        good.append(release)
+    return sorted(good, key=lambda r: (r.task, r.version, r.name)), bad
 
 
 def discover_releases(root: Path | None = None) -> list[Release]:
-    root = root or models_dir()
-    if not root.exists():
-        return []
-    return sorted((load_release(p.parent) for p in root.glob("*/*/release.json")),
-                  key=lambda r: (r.task, r.version, r.name))
+    return scan_releases(root)[0]
+
+
+def bad_releases(root: Path | None = None) -> list[tuple[str, str]]:
+    return scan_releases(root)[1]
 
 
 def find_release(name: str, root: Path | None = None) -> Release:
     releases: Registry[Release] = Registry("model release")
-    for r in discover_releases(root):
-        if r.name not in releases:  # the same name under two tasks: the first (by task) wins
-            releases.register(r.name, r)
+    good, bad = scan_releases(root)
+    for r in good:
+        releases.register(r.name, r)
+    for path, reason in bad:  # a bad release named by the user: say why it is unusable
+        if Path(path).parent.name == name:
+            raise UserError(reason)
     if not releases:
         raise UserError(f"unknown model release {name!r} (no releases in {root or models_dir()})")
     return releases.get(name)

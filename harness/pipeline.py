@@ -27,6 +27,11 @@ def run_pipeline(suite_name: str, *, corpus: str | None = None, recorded: str | 
     suite = load_suite(suite_name)
     # Default: the suite's candidates plus every model release (FP32 and INT8) in the registry folder.
     names = candidates or list(suite.candidates.names) + model_candidates()
+    if not candidates:
+        from harness.models import bad_releases
+
+        for _, why in bad_releases():  # listed, never blocking the other candidates
+            console.print(f"[yellow]skipped a bad model release[/]: {escape(why)}")
     for name in names:
         get_candidate(name)  # unknown names fail now, with a suggestion, before any work
     with reporting(console, f"corpus {suite.name}") as progress:

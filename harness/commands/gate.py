@@ -46,7 +46,11 @@ def run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite)
     if not suite.bars:
         raise UserError(f"{suite.path}: the suite defines no [[bars]] to gate on")
+    from harness.models import bad_releases
+
     releases = discover_releases()
+    for _, why in bad_releases():  # listed, never blocking the other candidates
+        print(f"skipped a bad model release: {why}", file=sys.stderr)
     store = Store(args.db)
     try:
         latencies = store.latencies()

@@ -59,12 +59,20 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--min-queries must be ≥ 1 and --min-duration ≥ 0")
     settings = Settings(min_query_count=args.min_queries, min_duration_s=args.min_duration)
     rows: list[dict] = []
-    for release in releases:
-        rows += measure_release(release, targets, clip_seconds=args.clip_seconds, settings=settings)
+    failed: list[str] = []
     env = fingerprint()
     store = Store(args.db)
     try:
-        store.add_latencies([{**r, "environment": env} for r in rows])
+        for release in releases:  # each release's rows are stored before the next one can fail
+            try:
+                measured = measure_release(release, targets, clip_seconds=args.clip_seconds, settings=settings)
+            except Exception as exc:  # a bad model file (onnxruntime cannot load it): report, keep the others
+                failed.append(release.name)
+                print(f"dawg-bench latency: {release.name}: cannot measure ({type(exc).__name__}: "
+                      f"{str(exc).splitlines()[0] if str(exc) else ''})", file=sys.stderr)
+                continue
+            store.add_latencies([{**r, "environment": env} for r in measured])
+            rows += measured
     finally:
         store.close()
     profiles = []
@@ -78,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print_latency(rows)
         for prof in profiles:
             _print_profile(prof)
-    return 0 if all(r["valid"] for r in rows) else 1
+    return 0 if all(r["valid"] for r in rows) and not failed else 1
 
 
 def calibrate_cpu(args: argparse.Namespace) -> int:
