@@ -30,3 +30,12 @@ def make_session(path: str | Path, *, providers: list[str] | None = None, thread
         opts.enable_profiling = True
         opts.profile_file_prefix = profile_prefix
     return ort.InferenceSession(str(path), sess_options=opts, providers=chosen)
+
+
+def model_load_errors() -> tuple[type[BaseException], ...]:
+    """What onnxruntime raises for a model file it cannot load or run (its own Exception subclasses)."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    names = ("InvalidProtobuf", "Fail", "InvalidGraph", "NoSuchFile", "InvalidArgument", "RuntimeException",
+             "NotImplemented")
+    return tuple(getattr(state, n) for n in names if hasattr(state, n))

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.latency.measure import measure_release, profile_release
     from harness.latency.targets import get_targets
     from harness.models import find_release, models_dir, newest_per_task
-    from harness.onnx_session import available_providers
+    from harness.onnx_session import available_providers, model_load_errors
     from harness.store import Store
 
     if args.calibrate_cpu:
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         for release in releases:  # each release's rows are stored before the next one can fail
             try:
                 measured = measure_release(release, targets, clip_seconds=args.clip_seconds, settings=settings)
-            except Exception as exc:  # a bad model file (onnxruntime cannot load it): report, keep the others
+            except (UserError, OSError, ValueError, *model_load_errors()) as exc:  # a bad model file: keep the others
                 failed.append(release.name)
                 print(f"dawg-bench latency: {release.name}: cannot measure ({type(exc).__name__}: "
                       f"{str(exc).splitlines()[0] if str(exc) else ''})", file=sys.stderr)
