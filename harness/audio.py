@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,18 +64,7 @@ def read_audio(
     Raises AudioError for anything that is not usable audio.
     """
     p = Path(path)
-    if not p.exists():
-        raise AudioError(p, "file not found")
-    if p.is_dir():
-        raise AudioError(p, "is a directory, not an audio file")
-    if p.stat().st_size == 0:
-        raise AudioError(p, "empty file (0 bytes)")
-    try:
-        with _quiet_c_stderr():
-            info = sf.info(str(p))
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioError(p, f"not a readable audio file ({_libsndfile_reason(exc)})") from None
-    _check_truncated_wav(p, info)
+    info = audio_info(p)
     try:
         with _quiet_c_stderr():
             data, sr = sf.read(str(p), dtype="float32", always_2d=True)
@@ -103,6 +93,36 @@ def read_audio(
         samples = resample(samples, sr, sample_rate)
         sr = sample_rate
     return Audio(samples=samples, sample_rate=int(sr), path=str(p))
+
+
+def audio_info(path: str | os.PathLike):
+    """libsndfile's header info for a file that can be decoded, else AudioError with the reason.
+
+    Checks what would otherwise hang (a FIFO), mislead ("System error" for a permission problem) or
+    pass silently (a truncated WAV). Shared by whole-file and block-wise readers."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise AudioError(p, "broken or looping symbolic link")
+    if not p.exists():
+        raise AudioError(p, "file not found")
+    if p.is_dir():
+        raise AudioError(p, "is a directory, not an audio file")
+    mode = p.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise AudioError(p, "not a regular file (a FIFO, socket or device); DAWG Bench reads files")
+    if not os.access(p, os.R_OK):
+        raise AudioError(p, "permission denied")
+    if p.stat().st_size == 0:
+        raise AudioError(p, "empty file (0 bytes)")
+    try:
+        with _quiet_c_stderr():
+            info = sf.info(str(p))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioError(p, f"not a readable audio file ({_libsndfile_reason(exc)})") from None
+    _check_truncated_wav(p, info)
+    if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
+        raise AudioError(p, f"sample rate {info.samplerate} Hz is outside {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz")
+    return info
 
 
 def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
@@ -143,11 +163,23 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, su
 
 
 def find_audio_files(root: str | os.PathLike) -> list[Path]:
-    """Every file under `root` (recursively) whose extension is a supported audio format, sorted."""
+    """Every entry under `root` (recursively, not following directory links, so a link loop cannot
+    recurse) whose name has a supported audio extension, sorted. Entries that are not readable
+    regular files (FIFOs, devices, broken or looping links) are included, so the reader rejects
+    them with a reason instead of silently leaving them out."""
     root = Path(root)
-    return sorted(
-        f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
-    )
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in files:  # a folder named like audio is walked into, not read
+            if Path(name).suffix.lower() in AUDIO_EXTENSIONS:
+                found.append(Path(folder) / name)
+    return sorted(found)
+
+
+# libsndfile's words for problems it does not name plainly.
+LIBSNDFILE_PLAIN = {"SF_INFO struct incomplete": "invalid header: a sample rate or channel count of 0",
+                    "System error": "the system refused to read it (permissions or an I/O error)"}
 
 
 def _libsndfile_reason(exc: Exception) -> str:
@@ -155,7 +187,11 @@ def _libsndfile_reason(exc: Exception) -> str:
     # libsndfile prefixes "Error opening '<path>': " — the path is already in our message.
     if ": " in msg and msg.startswith("Error opening"):
         msg = msg.split(": ", 1)[1]
-    return msg.strip().rstrip(".") or type(exc).__name__
+    msg = msg.strip().rstrip(".")
+    for words, plain in LIBSNDFILE_PLAIN.items():
+        if words in msg:
+            return plain
+    return msg or type(exc).__name__
 
 
 def _check_truncated_wav(p: Path, info) -> None:

@@ -43,7 +43,11 @@ def available_suites() -> list[str]:
 
 def resolve_suite_path(name_or_path: str) -> Path:
     p = Path(name_or_path)
-    if p.suffix == ".toml" and p.exists():
+    if p.suffix == ".toml" or "/" in name_or_path or p.is_absolute():  # a path, not a suite name
+        if p.is_dir():
+            raise UserError(f"{p}: is a directory, not a suite file")
+        if not p.exists():
+            raise UserError(f"{p}: suite file not found (names: {', '.join(available_suites())})")
         return p
     return suite_registry().get(name_or_path)
 
@@ -67,13 +71,23 @@ def _load_with_includes(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if path in seen:
         raise UserError(f"{path}: include cycle ({' -> '.join(p.name for p in (*seen, path))})")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: included file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, not a suite file") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
+    except PermissionError:
+        raise UserError(f"{path}: permission denied") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: invalid TOML: {exc}") from None
+    includes = data.get("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise UserError(f"{path}: include must be a list of file names, e.g. include = [\"_base.toml\"] "
+                        f"(got {includes!r})")
     merged: dict[str, Any] = {}
-    for inc in data.get("include", []):
+    for inc in includes:
         merged = _merge(merged, _load_with_includes(path.parent / inc, (*seen, path)))
     return _merge(merged, data)
 

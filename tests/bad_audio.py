@@ -48,6 +48,14 @@ def make_bad_files(folder: Path) -> dict[str, str]:
     sf.write(folder / "inf.wav", y.T, 48000, subtype="FLOAT")
     expected["inf.wav"] = "NaN or Inf"
 
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, 2, 0, 0, 4, 16)  # PCM, 2 channels, sample rate 0
+    pcm = np.zeros(400, dtype="<i2").tobytes()
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    (folder / "rate_zero.wav").write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    expected["rate_zero.wav"] = "sample rate"
+
     (folder / "a_folder.wav").mkdir()
     expected["a_folder.wav"] = "is a directory"
 

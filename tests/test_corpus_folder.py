@@ -70,7 +70,8 @@ def test_loudest_window_finds_the_chorus():
 
 def test_cli_json_and_missing_folder(music_folder, capsys):
     root, bad = music_folder
-    assert main(["corpus", "build", "smoke", "--corpus", str(root), "--json"]) == 0
+    # Rejected files: built, but exit 1 (not everything given was used), each listed with its reason.
+    assert main(["corpus", "build", "smoke", "--corpus", str(root), "--json"]) == 1
     captured = capsys.readouterr()
     out = json.loads(captured.out)
     assert {"manifest_hash", "clips", "splits", "rejected"} <= set(out)
@@ -84,3 +85,25 @@ def test_folder_with_nothing_usable_is_a_clear_error(tmp_path):
     make_bad_files(tmp_path / "junk")
     with pytest.raises(UserError, match="no usable audio"):
         build_corpus(load_suite("smoke"), folder=tmp_path / "junk")
+
+
+def test_fifos_devices_and_link_loops_are_rejected_with_a_reason(tmp_path):
+    """Trust: they were silently left out (and a FIFO would block a reader forever)."""
+    import os
+
+    from harness.audio import find_audio_files
+
+    root = tmp_path / "music"
+    root.mkdir()
+    sf.write(root / "good.wav", _song(14, 48000, 1).T, 48000)
+    os.mkfifo(root / "pipe.wav")
+    (root / "loop.wav").symlink_to(root / "loop.wav")
+    (root / "gone.flac").symlink_to(tmp_path / "missing.flac")
+    (root / "subdir").mkdir()
+    (root / "subdir" / "back").symlink_to(root, target_is_directory=True)  # a directory loop
+    found = {p.name for p in find_audio_files(root)}
+    assert found == {"good.wav", "pipe.wav", "loop.wav", "gone.flac"}
+    manifest = build_corpus(load_suite("smoke"), folder=root)
+    reasons = {os.path.basename(r["file"]): r["reason"] for r in manifest.rejected}
+    assert "not a regular file" in reasons["pipe.wav"]
+    assert "broken or looping" in reasons["loop.wav"] and "broken or looping" in reasons["gone.flac"]

@@ -23,9 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("corpus", help=HELP, description=HELP, epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verb_examples = {
+        "build": "  dawg-bench corpus build smoke\n  dawg-bench corpus build release --json\n"
+                 "  dawg-bench corpus build smoke --corpus ~/Music/finished-mixes   # illustrative folder\n\n"
+                 "exit codes: 0 built · 1 built, but some files were rejected (listed) · 2 bad input",
+        "show": "  dawg-bench corpus show release\n  dawg-bench corpus show smoke --json",
+    }
     for verb, text in (("build", "build or reuse the corpus; print a summary"),
                        ("show", "counts, durations, loudness and genre statistics")):
-        v = verbs.add_parser(verb, help=text)
+        v = verbs.add_parser(verb, help=text, epilog="examples:\n" + verb_examples[verb],
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
         v.add_argument("suite", metavar="SUITE", help="suite name (see `dawg-bench suites list`) or .toml path")
         v.add_argument("--seed", type=int, help="override the suite's corpus seed")
         v.add_argument("--corpus", metavar="DIR", help="cut clips from this folder of audio instead of generating")
@@ -53,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         _print(summary, verbose=args.verb == "show")
     for r in manifest.rejected:
         print(f"dawg-bench corpus: skipped {r['file']}: {r['reason']}", file=sys.stderr)
-    return 0
+    return 1 if manifest.rejected else 0  # built, but not everything given was used
 
 
 def summarise(manifest) -> dict:

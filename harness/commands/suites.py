@@ -19,10 +19,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("suites", help=HELP, description=HELP, epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    verbs.add_parser("list", help="names and descriptions of the suites")
-    v = verbs.add_parser("validate", help="check suites: schema, includes, and that every name resolves")
+    raw = argparse.RawDescriptionHelpFormatter
+    verbs.add_parser("list", help="names and descriptions of the suites", formatter_class=raw,
+                     epilog="examples:\n  dawg-bench suites list\n\nAn invalid suite is listed as INVALID "
+                            "with its reason (exit 1); the others still print.")
+    v = verbs.add_parser("validate", help="check suites: schema, includes, and that every name resolves",
+                         formatter_class=raw,
+                         epilog="examples:\n  dawg-bench suites validate              # every suite\n"
+                                "  dawg-bench suites validate smoke my_suite.toml\n\n"
+                                "exit codes: 0 all valid · 1 some invalid (each listed with its reason)")
     v.add_argument("suites", nargs="*", metavar="SUITE", help="names or .toml paths (default: all)")
-    s = verbs.add_parser("show", help="the fully resolved suite, includes merged")
+    s = verbs.add_parser("show", help="the fully resolved suite, includes merged", formatter_class=raw,
+                         epilog="examples:\n  dawg-bench suites show release\n  dawg-bench suites show smoke --json")
     s.add_argument("suite", metavar="SUITE")
     s.add_argument("--json", action="store_true")
     p.set_defaults(handler=run)
@@ -33,10 +41,16 @@ def run(args: argparse.Namespace) -> int:
     from harness.suites import available_suites, load_suite
 
     if args.verb == "list":
+        bad = 0
         for name in available_suites():
-            suite = load_suite(name)
+            try:
+                suite = load_suite(name)
+            except UserError as exc:
+                bad += 1
+                print(f"{name:10s} INVALID: {exc}")
+                continue
             print(f"{name:10s} {suite.corpus.clips:5d} clips × {suite.corpus.clip_seconds:g} s  {suite.description}")
-        return 0
+        return 1 if bad else 0
     if args.verb == "show":
         suite = load_suite(args.suite)
         if args.json:

@@ -29,6 +29,15 @@ SILENCE_DBFS = -60.0
 FOLDER_VERSION = 1
 
 
+def _size_and_mtime(path: Path) -> tuple[int, int]:
+    """For the cache key; a broken link has none (the reader rejects it with its reason)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return -1, 0
+    return st.st_size, st.st_mtime_ns
+
+
 def build_folder_corpus(suite_name: str, cfg: CorpusConfig, root: Path, *, progress: Progress | None = None,
                         test_only: bool = False) -> Manifest:
     """Clips from `root`; `test_only` puts every file in the test split (a recorded test set, never trained on)."""
@@ -37,7 +46,7 @@ def build_folder_corpus(suite_name: str, cfg: CorpusConfig, root: Path, *, progr
     if not root.is_dir():
         raise UserError(f"{root}: --corpus needs a folder, this is a file")
     files = find_audio_files(root)
-    listing = [(f.relative_to(root).as_posix(), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    listing = [(f.relative_to(root).as_posix(), *_size_and_mtime(f)) for f in files]
     recipe = {"kind": "folder", "folder_version": FOLDER_VERSION, "root": str(root.resolve()),
               "files": listing, "corpus": cfg.model_dump(), "test_only": test_only}
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
