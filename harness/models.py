@@ -132,6 +132,13 @@ def scan_releases(root: Path | None = None) -> tuple[list[Release], list[tuple[s
     return sorted(good, key=lambda r: (r.task, r.version, r.name)), bad
 
 
+def _declared_name(meta_path: Path) -> str | None:
+    try:
+        return json.loads(meta_path.read_text()).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def discover_releases(root: Path | None = None) -> list[Release]:
     return scan_releases(root)[0]
 
@@ -146,7 +153,7 @@ def find_release(name: str, root: Path | None = None) -> Release:
     for r in good:
         releases.register(r.name, r)
     for path, reason in bad:  # a bad release named by the user: say why it is unusable
-        if Path(path).parent.name == name:
+        if name in (Path(path).parent.name, _declared_name(Path(path))):
             raise UserError(reason)
     if not releases:
         raise UserError(f"unknown model release {name!r} (no releases in {root or models_dir()})")

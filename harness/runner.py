@@ -178,7 +178,11 @@ def _score_example(job) -> list[dict]:
 def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], store: Store, *,
               workers: int | None = None, progress: Progress | None = None, fresh: bool = False) -> RunOutcome:
     if not manifest.split("test"):
-        raise ValueError(f"corpus {manifest.manifest_hash[:12]} has no test clips")
+        from harness.errors import UserError
+
+        where = manifest.recipe.get("root") or manifest.folder
+        raise UserError(f"{where}: the corpus has no test clips ({len(manifest.clips)} clips in all; files are "
+                        "split whole into train/validation/test, so a folder needs several usable files)")
     identity = run_identity(suite, manifest, [get_candidate(n) for n in candidate_names], fresh=fresh)
     run_id = run_id_for(identity)
     resumed = not store.start_run(run_id, suite.name, manifest.manifest_hash, {**fingerprint(), "identity": identity})

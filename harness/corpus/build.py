@@ -42,6 +42,12 @@ def build_corpus(
         from harness.errors import UserError
 
         raise UserError("--corpus replaces the generated clips; --recorded adds test clips to them: use one")
+    for option, value in (("--corpus", folder), ("--recorded", recorded)):  # before any generating
+        if value is not None and not Path(value).is_dir():
+            from harness.errors import UserError
+
+            what = "is a file, not a folder" if Path(value).exists() else "folder not found"
+            raise UserError(f"{option} {value}: {what}")
     cfg = suite.corpus if seed is None else suite.corpus.model_copy(update={"seed": seed})
     if folder is not None:
         return build_folder_corpus(suite.name, cfg, Path(folder), progress=progress)
