@@ -218,7 +218,13 @@ def markdown_summary(suite: str, results: list[tuple[str, str, list[Verdict]]]) 
     lines = [f"## DAWG Bench gate `{suite}`: {'✅ PASS' if ok else '❌ FAIL'}", ""]
     for label, run_id, verdicts in results:
         lines += [f"**{label}** (run `{run_id}`)", "", "| | gate | task | detail |", "|---|---|---|---|"]
-        lines += [f"| {'✅' if v.passed else '❌'} | {v.gate} | {v.task} | {v.detail} |" for v in verdicts]
+        lines += [f"| {'✅' if v.passed else '❌'} | {_cell(v.gate)} | {_cell(v.task)} | {_cell(v.detail)} |"
+                  for v in verdicts]
         lines.append("")
     lines.append("Latency figures say MEASURED (ran on that hardware) or PROJECTED (device model).")
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """A Markdown table cell: a `|` or a newline in a detail must not break the table."""
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,24 +21,27 @@ def print_scorecards(report: dict[str, Any], console: Console | None = None) -> 
         unit = _unit(primary)
         sources = sorted({s for b in t["candidates"].values() for s in b.get("by_source", {})})
         n = max((b["n_clips"] for b in t["candidates"].values()), default=0)
-        table = Table(title=f"{task}: ranked by {primary} ({t['direction']} is better), n={n} examples",
-                      title_justify="left")
-        for col in ("#", "candidate", "kind", f"{primary} median [95% CI]", "gap closed [95% CI]",
-                    "Σ gap", "harmed", "verdict"):
-            table.add_column(col, justify="right" if col in ("#",) else "left")
+        # Fits 100 columns (CI logs): the verdicts go below the table, one line per candidate.
+        table = Table(title=f"{task}: ranked by {primary} ({t['direction']} is better), up to {n} examples",
+                      title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for col in ("#", "candidate", "n", f"{_short(primary)} [95% CI]", "gap closed [95% CI]", "Σ gap", "harmed"):
+            table.add_column(col, justify="right" if col in ("#", "n", "Σ gap", "harmed") else "left")
         for rank, name in enumerate(t["ranking"], 1):
             b = t["candidates"][name]
             m = b["metrics"][primary]
             gap = b["gap_closed"]
             table.add_row(
-                str(rank), name, b["kind"],
+                str(rank), escape(name), str(m["n"]),  # per candidate: a peer may cover only some examples
                 f"{m['median']:.3g} [{m['ci95'][0]:.3g}, {m['ci95'][1]:.3g}] {unit}".rstrip(),
                 f"{gap['median']:+.2f} [{gap['ci95'][0]:+.2f}, {gap['ci95'][1]:+.2f}]" if gap else "—",
                 f"{gap['ratio_of_sums']:+.2f}" if gap and gap.get("ratio_of_sums") is not None else "—",
                 f"{gap['worse_than_bypass']:.0%}" if gap else "—",
-                b["verdict"],
             )
         console.print(table)
+        for name in t["ranking"]:
+            b = t["candidates"][name]
+            if b["kind"] != "bound":
+                console.print(f"  {escape(name)} ({b['kind']}): {escape(b['verdict'])}", highlight=False)
         gaps = [b["gap_closed"] for b in t["candidates"].values() if b.get("gap_closed")]
         below = max((g.get("below_floor", 0) for g in gaps), default=0)
         if gaps and "audible_floor" in gaps[0]:
@@ -64,11 +68,16 @@ def print_scorecards(report: dict[str, Any], console: Console | None = None) -> 
 
 
 def wide_console(**kwargs) -> Console:
-    """Rich wraps at 80 columns when output is not a terminal (CI logs); scorecards need more."""
+    """Rich wraps at 80 columns when output is not a terminal (CI logs); the tables are laid out for 100."""
     console = Console(**kwargs)
     if not console.is_terminal:
-        console = Console(width=160, **kwargs)
+        console = Console(width=100, **kwargs)
     return console
+
+
+def _short(metric: str) -> str:
+    """Column titles stay narrow: `matched_mrstft_distance` → `matched MR-STFT`."""
+    return metric.replace("matched_mrstft_distance", "matched MR-STFT").replace("mrstft_distance", "MR-STFT")
 
 
 def _unit(metric: str) -> str:

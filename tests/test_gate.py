@@ -344,3 +344,11 @@ def test_a_baseline_gated_by_name_is_not_compared_with_itself(setup):
     _populate(tmp_path / "r.db", suite, identity={**_scored_identity(suite, SCORED + ["rules"])})
     code, cases, md = _gate(tmp_path, path, "--candidate", "rules")
     assert "vs rules" not in md and "vs bypass" in md
+
+
+def test_markdown_cells_escape_pipes():
+    from harness.gate import Verdict, markdown_summary
+
+    md = markdown_summary("s", [("r", "run", [Verdict("a|b", "eq", False, "x | y\nz")])])
+    row = [line for line in md.splitlines() if line.startswith("| ❌")][0]
+    assert row.count("|") - row.count("\\|") == 5 and "x \\| y z" in row
