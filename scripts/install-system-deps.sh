@@ -3,6 +3,7 @@
 #   fluidsynth + fluid-soundfont-gm  -> MIDI rendering of real compositions (harness/corpus/midi.py)
 #   sonic-pi-samples                 -> recorded drum loops / hits / textures (harness/corpus/samples_and_voices.py)
 #   espeak-ng                        -> spoken voice phrases (harness/corpus/samples_and_voices.py)
+#   hyperrogue-music                 -> finished soundtracks: the recorded TEST set of `--recorded` (57 MB)
 # Idempotent and quiet: does nothing when every package is already installed. Every layer falls
 # back to the procedural synth when its package is missing, so the tests pass without them.
 # EXTRA_PACKAGES="hyperrogue-music" adds packages (e.g. the real-music test set for evaluation).
