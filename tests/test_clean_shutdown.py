@@ -66,3 +66,28 @@ def test_no_worker_survives_its_parent(tmp_path, sig):
         assert proc.returncode == 143
         assert err.strip().splitlines()[-1].startswith("dawg-bench corpus: terminated")
         assert "Traceback" not in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_while_workers_start_prints_one_line(tmp_path):
+    """Trust: Ctrl-C reaches the whole process group; workers still importing printed their own
+    KeyboardInterrupt tracebacks (3 of them). Now they ignore SIGINT and the parent stops them."""
+    env = {**os.environ, "DAWG_BENCH_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "corpus", "build", "smoke"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 60
+    workers: list[int] = []
+    while time.time() < deadline and not workers:  # the first worker exists: the others are starting
+        workers = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes().decode(
+            errors="replace")]
+        time.sleep(0.01)
+    assert workers, "the corpus build never started its workers"
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines()[-1].startswith("dawg-bench corpus: interrupted")
+    deadline = time.time() + 15
+    while _alive(workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _alive(workers) == []
