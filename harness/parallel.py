@@ -64,13 +64,53 @@ def _silence_cancelled_future_race() -> None:
 
 
 @contextlib.contextmanager
-def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+def _children_ignore_sigint() -> Iterator[None]:
+    """Spawn workers with SIGINT blocked, and hold a Ctrl-C until they are launched.
+
+    A terminal sends Ctrl-C to the whole process group. A worker still starting printed its own
+    traceback ("init_import_site", or EOFError when the parent was interrupted before handing it
+    its work). So workers are born with SIGINT blocked (a blocked mask survives exec; the parent
+    stops them), and a Ctrl-C during the launch is recorded rather than raised half-way (numpy's
+    native threads can take the signal even while this thread blocks it), then raised here after.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    interrupted: list[int] = []
+    previous_handler = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # a pending Ctrl-C lands in the recorder
+        signal.signal(signal.SIGINT, previous_handler)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+class Pool:
+    """The executor, with work submitted (and so workers spawned) while SIGINT is ignored."""
+
+    def __init__(self, executor: ProcessPoolExecutor):
+        self.executor = executor
+
+    def map(self, fn, *iterables, **kwargs):
+        with _children_ignore_sigint():  # Executor.map submits every job, spawning the workers, before it returns
+            return self.executor.map(fn, *iterables, **kwargs)
+
+    def submit(self, fn, /, *args, **kwargs):
+        with _children_ignore_sigint():
+            return self.executor.submit(fn, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def process_pool(workers: int) -> Iterator[Pool]:
     """A spawned pool whose workers die with the parent. Leaving the block by an exception (Ctrl-C,
     SIGTERM, an error) cancels the queued work and stops the workers at once instead of finishing it."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_die_with_parent, initargs=(os.getpid(),))
     try:
-        yield pool
+        yield Pool(pool)
     except BaseException:
         _silence_cancelled_future_race()
         # the executor has no public handle on its processes; getattr keeps this safe if that changes
