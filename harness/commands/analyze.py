@@ -1,4 +1,7 @@
-"""`dawg-bench analyze FILE... [--json]`: standard meters for each file; bad files don't stop the rest."""
+"""`dawg-bench analyze FILE... [--json]`: standard meters for each file; bad files don't stop the rest.
+
+Files are read block by block (harness/streaming_analysis.py): memory stays flat however long the file.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,21 @@ import argparse
 import json
 import sys
 
-from harness.audio import AudioError, read_audio
+from harness.audio import AudioError
 
 HELP = "measure loudness, peaks, dynamics and tonal balance of audio files"
 EXAMPLES = """examples:
   dawg-bench analyze mix.wav
   dawg-bench analyze --json album/*.flac > loudness.json
 
-exit codes: 0 every file analysed · 1 some files failed (the rest are still reported) · 2 usage error
+Files are read in blocks, so memory stays well under 1 GB even for hours of audio.
+
+exit codes: 0 every file analysed · 1 some files could not be read (the rest are still reported)
+            · 2 usage error, or some file does not exist (the rest are still reported)
 """
+
+# audio_info's words for a path with nothing at it: bad input (a typo), not a bad file.
+MISSING_FILE_PROBLEM = "file not found"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,20 +37,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.analysis import analyze_audio
+    from harness.streaming_analysis import analyze_file
 
-    reports, failed = [], 0
+    reports, failed, missing = [], 0, 0
     for path in args.files:
         try:
-            reports.append(analyze_audio(read_audio(path)))
+            reports.append(analyze_file(path))
         except AudioError as exc:
             failed += 1
+            missing += exc.problem == MISSING_FILE_PROBLEM
             print(f"dawg-bench analyze: {exc}", file=sys.stderr)
     if args.json:
         json.dump(reports, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         _print_tables(reports)
+    if missing:
+        return 2
     return 1 if failed else 0
 
 
