@@ -62,7 +62,8 @@ def test_silence_and_short_clips_are_nulls_with_reasons(tmp_path, capsys):
 def test_each_bad_file_is_named_and_the_rest_still_reported(tmp_path, good_wav, capsys):
     expected = make_bad_files(tmp_path / "bad")
     paths = [str(tmp_path / "bad" / name) for name in expected] + [str(good_wav), str(tmp_path / "missing.wav")]
-    assert main(["analyze", "--json", *paths]) == 1
+    # A file that does not exist is bad input (exit 2, as README says); the others are still reported.
+    assert main(["analyze", "--json", *paths]) == 2
     captured = capsys.readouterr()
     reports = json.loads(captured.out)
     assert [r["file"] for r in reports] == [str(good_wav)]
@@ -92,3 +93,8 @@ def test_help_has_examples(capsys):
         main(["analyze", "--help"])
     assert e.value.code == 0
     assert "examples:" in capsys.readouterr().out
+
+
+def test_unreadable_files_without_a_missing_one_exit_1(tmp_path, good_wav, capsys):
+    expected = make_bad_files(tmp_path / "bad")
+    assert main(["analyze", "--json", str(good_wav), *[str(tmp_path / "bad" / n) for n in expected]]) == 1

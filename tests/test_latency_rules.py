@@ -85,3 +85,17 @@ def test_projected_rows_carry_one_figure_and_a_band_and_no_percentiles(release):
         if r["source"] == "measured" and r["scope"] == "end_to_end":
             assert r["queries"] >= min_queries_for(95) or not r["valid"]
             assert r["p99_ms"] is None or r["queries"] >= 459
+
+
+def test_a_projection_whose_band_comes_from_an_invalid_measurement_is_invalid(release):
+    """Trust: projected rows stayed valid when the CPU measurement behind their band was INVALID."""
+    from harness.latency.measure import measure_release
+    from harness.latency.targets import get_targets
+
+    starved = Settings(warmup_queries=1, min_query_count=5, min_duration_s=0.0, max_duration_s=0.001)
+    rows = measure_release(release, get_targets(["cpu", "t4"]), clip_seconds=1.0, thread_counts=(1,),
+                           precisions=("fp32",), settings=starved)
+    cpu = [r for r in rows if r["hardware"] == "cpu" and r["source"] == "measured" and r["scope"] == "controller"]
+    assert cpu and not cpu[0]["valid"]
+    projected = [r for r in rows if r["source"] == "projected"]
+    assert projected and not any(r["valid"] for r in projected)

@@ -130,19 +130,22 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                         cpu_ctrl, cpu_e2e = ctrl, e2e
                 proj = project(path, target, threads=1)
                 measured_ms = cpu_ctrl["p50_ms"] if cpu_ctrl else None
+                check_valid = bool(cpu_ctrl and cpu_ctrl["valid"])  # a band from an INVALID measurement is INVALID
                 method_error = proj.latency_ms / measured_ms - 1.0 if measured_ms else None
                 check = (f"method check: projection error vs measured p50 {method_error:+.0%}"
                          if method_error is not None else "method check: no measured p50")
                 rows.append(_row(release, precision, "cpu", "projected", "controller", 1,
-                                 _projected(proj.latency_ms, method_error, check), clip_seconds,
+                                 _projected(proj.latency_ms, method_error, check, valid=check_valid), clip_seconds,
                                  assumptions=proj.assumptions, projection_error=method_error))
             elif cuda_here and target.get("gpu_name_contains", "\0") in gpu:
                 rows += _measure_cuda(release, precision, target.name, path, feats, settings, clip_seconds, gpu)
             else:
                 proj = project(path, target)
-                band = "band: the CPU method check's error" if method_error is not None else "no method check"
+                band = ("band: the CPU method check's error" if check_valid
+                        else "INVALID: no method check from a valid CPU measurement")
                 rows.append(_row(release, precision, target.name, "projected", "controller", None,
-                                 _projected(proj.latency_ms, method_error, f"projected: no {target.name} here; {band}"),
+                                 _projected(proj.latency_ms, method_error, f"projected: no {target.name} here; {band}",
+                                            valid=check_valid),  # unchecked by a valid CPU measurement: INVALID
                                  clip_seconds, assumptions=proj.assumptions))
                 # End to end: features and DSP run on the instance's CPU; assume this machine's per-core speed.
                 if cpu_e2e and cpu_ctrl and cpu_e2e.get("p50_ms") is not None and cpu_ctrl.get("p50_ms") is not None:
