@@ -197,13 +197,16 @@ def _report(store: Store, run_id: str) -> dict[str, Any]:
     return {}
 
 
-def junit_xml(suite: str, label: str, verdicts: list[Verdict]) -> str:
+def junit_xml(suite: str, label: str, verdicts: list[Verdict], run_id: str | None = None) -> str:
     import xml.etree.ElementTree as ET
 
     failures = sum(not v.passed for v in verdicts)
     root = ET.Element("testsuites", tests=str(len(verdicts)), failures=str(failures))
     ts = ET.SubElement(root, "testsuite", name=f"dawg-bench gate {suite} {label}", tests=str(len(verdicts)),
                        failures=str(failures))
+    if run_id is not None:  # which stored run the verdicts judged (`dawg-bench` runs are looked up by it)
+        props = ET.SubElement(ts, "properties")
+        ET.SubElement(props, "property", name="run_id", value=run_id)
     for v in verdicts:
         tc = ET.SubElement(ts, "testcase", classname=f"gate.{suite}.{v.task}", name=v.gate)
         if v.passed:

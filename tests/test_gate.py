@@ -352,3 +352,20 @@ def test_markdown_cells_escape_pipes():
     md = markdown_summary("s", [("r", "run", [Verdict("a|b", "eq", False, "x | y\nz")])])
     row = [line for line in md.splitlines() if line.startswith("| ❌")][0]
     assert row.count("|") - row.count("\\|") == 5 and "x \\| y z" in row
+
+
+def test_files_the_gate_writes_honour_the_umask(setup):
+    """Trust: report, JUnit and manifest files got mode 0600 whatever the umask (mkstemp's default)."""
+    import os
+    import stat
+
+    tmp_path, path, suite = setup
+    _populate(tmp_path / "r.db", suite)
+    old = os.umask(0o022)
+    try:
+        _gate(tmp_path, path)
+    finally:
+        os.umask(old)
+    for name in ("g.xml", "g.md"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+    assert 'name="run_id" value="r1"' in (tmp_path / "g.xml").read_text()

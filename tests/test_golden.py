@@ -157,7 +157,7 @@ def test_gate_markdown_golden():
 
 
 def test_gate_junit_golden():
-    xml = junit_xml("release", "eq-v2", FAILING)
+    xml = junit_xml("release", "eq-v2", FAILING, "0123456789abcdef")
     assert 'tests="6" failures="3"' in xml
     check_golden("gate-junit.xml", xml, readable=lambda text: text.replace("><", ">\n<"))
 

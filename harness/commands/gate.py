@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     print_verdicts(suite.name, results)
     if args.junit:
         if len(results) == 1:
-            label, _, verdicts = results[0]
-            xml = junit_xml(suite.name, label, verdicts)
+            label, run_id, verdicts = results[0]
+            xml = junit_xml(suite.name, label, verdicts, run_id)
         else:
             xml = _merge_junit(suite.name, results)
         write_text_atomic(Path(args.junit), xml)
@@ -101,8 +101,8 @@ def _merge_junit(suite: str, results) -> str:
 
     root = ET.Element("testsuites")
     total = failures = 0
-    for label, _, verdicts in results:
-        inner = ET.fromstring(junit_xml(suite, label, verdicts).split("?>", 1)[1])
+    for label, run_id, verdicts in results:
+        inner = ET.fromstring(junit_xml(suite, label, verdicts, run_id).split("?>", 1)[1])
         for ts in inner:
             root.append(ts)
         total += len(verdicts)
