@@ -193,3 +193,14 @@ def test_the_probes_covered_elsewhere_still_have_their_tests():
         file, _, name = where.partition("::")
         text = (root / file).read_text()
         assert not name or f"def {name}(" in text, f"{probe}: {where} is gone"
+
+
+@pytest.mark.parametrize("argv", [["suites", "list"], ["suites", "validate"], ["suites", "show"],
+                                  ["corpus", "build"], ["corpus", "show"], ["latency"], ["gate"], ["run"],
+                                  ["demo"], ["analyze"], ["corpus"], ["suites"]])
+def test_every_command_and_sub_verb_help_has_examples(argv, capsys):
+    """Trust: sub-verbs (`suites list|validate|show`, `corpus build|show`) had no examples in --help."""
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--help"])
+    assert exit_.value.code == 0
+    assert "examples:" in capsys.readouterr().out
