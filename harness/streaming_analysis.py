@@ -39,17 +39,11 @@ from harness.metrics.kweighting import kweighting_sos
 # helper that turns a measure's Unmeasurable into a null. Reusing them (rather than re-deriving
 # BS.1770-4 cl. 2.6-2.8 and Tech 3342 cl. 5 here) is what makes the streamed figures the same.
 from harness.metrics.loudness import (
-    _STAT_UNITS,
     CHANNEL_WEIGHTS,
     GRANULES_PER_SECOND,
-    MOMENTARY_GRANULES,
-    SHORT_TERM_GRANULES,
-    _attempt,
     _granule_edges,
     _Granules,
-    _integrated,
-    _loudness_range,
-    _max_window_lufs,
+    stats_from_parts,
 )
 from harness.metrics.peaks import (
     _HISTORY,
@@ -57,8 +51,6 @@ from harness.metrics.peaks import (
     TRUE_PEAK_TAPS,
     PeakStats,
     _channel_peaks,
-    amplitude_db,
-    crest_factor_from,
     peak_stats_from_sums,
     true_peak_oversampling,
 )
@@ -191,39 +183,15 @@ class _PeakSums:
 
 
 def _loudness_stats(granules: _GranuleEnergies, peak_sums: np.ndarray, frames: int) -> LoudnessStats:
-    """loudness.loudness_stats's assembly, on streamed granules and peak sums (same fields, same reasons)."""
-    try:
-        peaks = peak_stats_from_sums(peak_sums, frames, True) if frames else None
-        g = granules.granules(frames)
-    except Unmeasurable as exc:  # NaN/Inf samples: nothing is measurable
-        return LoudnessStats(**{name: None for name in _STAT_UNITS}, unmeasurable={n: exc.reason for n in _STAT_UNITS})
-    values: dict[str, float | None] = {}
-    reasons: dict[str, str] = {}
-    _attempt(lambda: _integrated(g), "integrated_lufs", values, reasons)
-    _attempt(lambda: _loudness_range(g), "loudness_range_lu", values, reasons)
-    _attempt(lambda: _max_window_lufs(g, MOMENTARY_GRANULES), "max_momentary_lufs", values, reasons)
-    _attempt(lambda: _max_window_lufs(g, SHORT_TERM_GRANULES), "max_short_term_lufs", values, reasons)
+    """loudness.loudness_stats's fields, on streamed granules and peak sums (the same assembly)."""
 
-    def need_peaks() -> PeakStats:
-        if peaks is None:
-            raise Unmeasurable("too short: the clip has no samples")
-        return peaks
+    def parts() -> tuple[PeakStats | None, np.ndarray]:
+        return (peak_stats_from_sums(peak_sums, frames, True) if frames else None), granules.granules(frames)
 
-    _attempt(lambda: amplitude_db(need_peaks().true_peak), "true_peak_dbtp", values, reasons)
-    _attempt(lambda: amplitude_db(need_peaks().sample_peak), "sample_peak_dbfs", values, reasons)
     # crest_factor_from re-reads the samples only if the mean square is below 1e-280 (its squares may
     # have underflowed). Decoded float32 cannot get there: its smallest non-zero |x| is 1.4e-45, so a
     # clip that is not silent has mean square >= 2e-90 / frames. So no samples are handed to it.
-    _attempt(lambda: crest_factor_from(need_peaks(), None), "crest_factor_db", values, reasons)
-
-    def plr() -> float:
-        for name in ("true_peak_dbtp", "integrated_lufs"):
-            if values[name] is None:
-                raise Unmeasurable(reasons[name])
-        return values["true_peak_dbtp"] - values["integrated_lufs"]
-
-    _attempt(plr, "plr_db", values, reasons)
-    return LoudnessStats(**values, unmeasurable=reasons)
+    return stats_from_parts(parts, None)
 
 
 # --------------------------------------------------------------------------- spectrum

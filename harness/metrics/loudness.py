@@ -16,7 +16,7 @@ final *partial* block (divided by the full block length) when the remainder is
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -356,10 +356,23 @@ def loudness_stats(audio: np.ndarray, sr: float) -> LoudnessStats:
     never raises Unmeasurable; a wrong shape or > 5 channels raises ValueError.
     """
     x, rate = _prepare(audio, sr)
-    try:
+
+    def parts() -> tuple[PeakStats | None, np.ndarray]:
         sums = channel_peak_sums(x, rate, want_true_peak=True)
-        peaks = peak_stats_from_sums(sums, x.shape[1], True) if x.shape[1] else None
-        granules = _kweighted_granules(x, rate)
+        return (peak_stats_from_sums(sums, x.shape[1], True) if x.shape[1] else None), _kweighted_granules(x, rate)
+
+    return stats_from_parts(parts, x)
+
+
+def stats_from_parts(parts: Callable[[], tuple[PeakStats | None, np.ndarray]],
+                     samples: np.ndarray | None) -> LoudnessStats:
+    """Every LoudnessStats field from the two analyses it needs: peak statistics and K-weighted
+    granule energies. Shared by the whole-signal pass above and the block-streamed one
+    (harness/streaming_analysis.py), so both give the same fields with the same reasons.
+    `parts` raises Unmeasurable for NaN/Inf samples; `samples` (or None when streamed) lets the crest
+    factor re-read the signal in the underflow case only."""
+    try:
+        peaks, granules = parts()
     except Unmeasurable as exc:  # NaN/Inf samples: nothing is measurable
         return LoudnessStats(**{name: None for name in _STAT_UNITS}, unmeasurable={n: exc.reason for n in _STAT_UNITS})
     values: dict[str, float | None] = {}
@@ -376,7 +389,7 @@ def loudness_stats(audio: np.ndarray, sr: float) -> LoudnessStats:
 
     _attempt(lambda: amplitude_db(need_peaks().true_peak), "true_peak_dbtp", values, reasons)
     _attempt(lambda: amplitude_db(need_peaks().sample_peak), "sample_peak_dbfs", values, reasons)
-    _attempt(lambda: crest_factor_from(need_peaks(), x), "crest_factor_db", values, reasons)
+    _attempt(lambda: crest_factor_from(need_peaks(), samples), "crest_factor_db", values, reasons)
 
     def plr() -> float:
         for name in ("true_peak_dbtp", "integrated_lufs"):
