@@ -1,0 +1,133 @@
+"""The EQ trainer: its frequency-domain inputs equal the harness's on really damaged audio, training is
+reproducible from its seed, and a release is written whole, never over another."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from harness.cli import main
+from harness.controller_inputs import clip_features
+from harness.corpus.synth import STYLES, render_arrangement
+from harness.errors import UserError
+from harness.tasks import get_task
+from harness.tasks.base import resolve_params
+from harness.tasks.eq import sample_damage
+from trainers import eq as trainer
+from trainers.common.render import eq_power_response, eq_sections, unit_to_params
+from trainers.common.spectral_features import FeatureMaker, spectral_clip
+
+SR = 48_000
+
+
+def _clips(n: int, seconds: float = 3.0):
+    out = []
+    for seed in range(n):
+        audio = render_arrangement(seed, STYLES[("pop", "rock", "ambient")[seed % 3]], seconds, SR) * 0.3
+        out.append(spectral_clip(f"c{seed}", audio, SR) + (audio,))
+    return out
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return _clips(6)
+
+
+def test_tonal_inputs_match_the_harness_on_really_damaged_audio(clips):
+    """The premise of frequency-domain training: features from (clean spectrum × |H|²) equal
+    harness.controller_inputs.clip_features on the EQ-rendered audio — tonal bands within 0.1 dB."""
+    rng = np.random.default_rng(3)
+    params = resolve_params(get_task("eq").defaults, {}, "eq")
+    worst_tonal_db, worst_lufs = 0.0, 0.0
+    for clip, freqs, bin_hz, audio in clips:
+        maker = FeatureMaker(freqs, bin_hz, SR)
+        spectral = trainer.SpectralSet.of([clip], ["x"], maker)
+        damage, _ = sample_damage(params, rng)
+        truth = clip_features(damage.render(audio, SR), SR)
+        unit = torch.from_numpy(damage.to_unit_vector()[None])
+        h2 = eq_power_response(eq_sections(unit_to_params(unit, trainer.SPECS), SR), maker.freqs_hz, SR).float()
+        got = maker.features(spectral.power, h2, spectral.stats)[0].numpy()
+        worst_tonal_db = max(worst_tonal_db, float(np.abs(got[:28] - truth[:28]).max() * 12))
+        worst_lufs = max(worst_lufs, float(abs(got[28] - truth[28]) * 30))
+    assert worst_tonal_db < 0.1, worst_tonal_db
+    assert worst_lufs < 0.3, worst_lufs  # loudness moved by the K-weighted power ratio (ungated): an approximation
+
+
+TINY = trainer.Profile("tiny", steps=30, batch=8, hidden=16, learning_rate=2e-3, undamaged_share=0.2,
+                       validate_every=10)
+
+
+def _sets(clips):
+    maker = FeatureMaker(clips[0][1], clips[0][2], SR)
+    train = trainer.SpectralSet.of([c[0] for c in clips[:4]], ["t"] * 4, maker)
+    val = trainer.SpectralSet.of([c[0] for c in clips[4:]], ["v"] * 2, maker)
+    return train, val, maker
+
+
+def test_same_seed_same_validation_metric(clips):
+    torch.set_num_threads(1)
+    train, val, maker = _sets(clips)
+    _, a = trainer.train(train, val, maker, profile=TINY, seed=5)
+    _, b = trainer.train(train, val, maker, profile=TINY, seed=5)
+    _, c = trainer.train(train, val, maker, profile=TINY, seed=6)
+    assert abs(a["val_tonal_mse_db2"] - b["val_tonal_mse_db2"]) <= 1e-6
+    assert a["val_tonal_mse_db2"] != c["val_tonal_mse_db2"]
+
+
+def test_training_improves_on_the_flat_start(clips):
+    train, val, maker = _sets(clips)
+    _, metrics = trainer.train(train, val, maker, profile=replace(TINY, steps=120, validate_every=40), seed=0)
+    assert metrics["val_tonal_mse_db2"] < metrics["val_bypass_tonal_mse_db2"]
+
+
+@pytest.mark.slow(seconds=15)
+def test_a_release_is_written_whole_and_never_over_another(clips, tmp_path):
+    from harness.models import find_release
+    from trainers.common.release import write_release
+
+    train, val, maker = _sets(clips)
+    model, metrics = trainer.train(train, val, maker, profile=TINY, seed=0)
+    calibration = np.random.default_rng(0).normal(0, 0.3, (32, 33)).astype(np.float32)
+    names = [s.name for s in trainer.SPECS]
+    first = write_release(model, "eq", names, calibration, {"profile": "tiny", "validation": metrics}, root=tmp_path)
+    second = write_release(model, "eq", names, calibration, {"profile": "tiny"}, root=tmp_path)
+    assert (first.name, second.name) == ("eq-v1", "eq-v2")
+    release = find_release("eq-v1", tmp_path)
+    assert not release.fixture and release.params == tuple(names) and set(release.files) == {"fp32", "int8"}
+    assert [p.name for p in tmp_path.joinpath("eq").iterdir() if p.name.startswith(".")] == []  # no leftovers
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            return torch.full((x.shape[0], len(names)), float("nan"))
+
+    with pytest.raises(UserError, match="not finite"):  # a NaN model (a NaN loss) is never released
+        write_release(Broken(), "eq", names, calibration, {}, root=tmp_path)
+    assert sorted(p.name for p in tmp_path.joinpath("eq").iterdir()) == ["eq-v1", "eq-v2"]
+
+
+def test_tasks_without_a_trainer_are_one_line(smoke_home, capsys):
+    assert main(["train", "compressor", "--suite", "smoke"]) == 2
+    assert "no trainer for task 'compressor' yet" in capsys.readouterr().err
+    assert main(["train", "eqq"]) == 2
+    assert "did you mean 'eq'" in capsys.readouterr().err
+
+
+def test_the_eq_trainer_reads_only_train_and_validation(smoke_home, monkeypatch, tmp_path):
+    """A release's card lists the clips it trained on; none is a test clip (checked on the smoke corpus)."""
+    import json
+
+    from harness.suites import load_suite
+    from trainers.pipeline import train_task
+
+    monkeypatch.setattr(trainer, "PROFILES", {"quick": TINY})
+    suite = load_suite("smoke")
+    folder = train_task("eq", suite, profile="quick", seed=0, models_root=tmp_path / "models", log=lambda line: None)
+    card = json.loads((Path(folder) / "card.json").read_text())
+    from harness.corpus.build import build_corpus
+
+    manifest = build_corpus(suite)
+    test_hashes = {c.sha256 for c in manifest.split("test")}
+    assert card["train_clip_sha256"] and not test_hashes & set(card["train_clip_sha256"])
+    assert not test_hashes & set(card["validation_clip_sha256"])

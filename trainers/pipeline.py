@@ -1,0 +1,78 @@
+"""Suite → train/validation clips → a trained controller → a model release: what `dawg-bench train` runs.
+
+Only the train and validation splits are read; the card records their clip hashes so the harness can
+refuse to score a release on a clip it trained on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import UserError
+
+TRAINED_TASKS = ("eq",)  # compressor and mastering trainers come next (Trainers issue)
+
+
+def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
+               models_root: Path | None = None, device: str = "cpu",
+               progress: Callable[[int, int, float, float | None], None] | None = None,
+               log: Callable[[str], None] = print) -> Path:
+    import torch
+
+    from harness.corpus.build import build_corpus
+    from harness.tasks.examples import load_source_clip
+
+    if task not in TRAINED_TASKS:
+        raise UserError(f"no trainer for task {task!r} yet (trained: {', '.join(TRAINED_TASKS)}); "
+                        "the compressor and mastering trainers are open work (Trainers issue)")
+    if device != "cpu":
+        raise UserError(f"--device {device}: this trainer runs on the CPU (the quick profile's spectra are small); "
+                        "a CUDA path comes with the full profile")
+    from trainers import eq as trainer
+    from trainers.common.release import write_release
+    from trainers.common.spectral_features import spectral_clip
+
+    if profile not in trainer.PROFILES:
+        raise UserError(f"unknown profile {profile!r} (known: {', '.join(trainer.PROFILES)})")
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)  # same seed, same result: one thread makes the float sums' order fixed
+    started = time.perf_counter()
+    manifest = build_corpus(suite)  # the suite (harness.suite_schema.Suite) is loaded by the command
+    sets, maker = {}, None
+    for split in ("train", "validation"):
+        records = manifest.split(split)
+        if not records:
+            raise UserError(f"suite {suite.name}: the corpus has no {split} clips to train on")
+        clips, hashes = [], []
+        for rec in records:
+            source = load_source_clip(manifest, rec)
+            clip, freqs, bin_hz = spectral_clip(rec.id, source.target, source.sample_rate)
+            maker = maker or trainer.FeatureMaker(freqs, bin_hz, source.sample_rate)
+            clips.append(clip)
+            hashes.append(rec.sha256)
+        sets[split] = trainer.SpectralSet.of(clips, hashes, maker)
+        log(f"{split}: {len(clips)} clips from corpus {manifest.manifest_hash[:12]}")
+    model, metrics = trainer.train(sets["train"], sets["validation"], maker,
+                                   profile=trainer.PROFILES[profile], seed=seed, progress=progress,
+                                   suite_params=suite.tasks[task].degradation if task in suite.tasks else None)
+    freqs, sr = maker.freqs_hz, maker.sr
+    rng = np.random.default_rng(seed + 2)
+    idx = rng.integers(0, len(sets["train"].clips), 256)
+    from harness.tasks import get_task
+    from harness.tasks.base import resolve_params
+
+    params = resolve_params(get_task(task).defaults, {}, task)
+    damage = trainer.damage_power(params, rng, len(idx), 0.2, freqs, sr)
+    with torch.no_grad():
+        calibration = maker.features(sets["train"].power[idx], damage, sets["train"].stats[idx]).numpy()
+    card = {"profile": profile, "seed": seed, "device": device, "suite": suite.name,
+            "corpus_manifest": manifest.manifest_hash, "train_clip_sha256": sorted(sets["train"].sha256),
+            "validation_clip_sha256": sorted(sets["validation"].sha256), "validation": metrics,
+            "wall_seconds": time.perf_counter() - started,
+            "param_spec": [{"name": s.name, "min": s.min, "max": s.max, "scale": s.scale, "unit": s.unit}
+                           for s in trainer.SPECS]}
+    return write_release(model, task, [s.name for s in trainer.SPECS], calibration.astype(np.float32), card,
+                         root=models_root)
