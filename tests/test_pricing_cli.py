@@ -46,3 +46,15 @@ def test_roi_and_seed_verbs(capsys):
     assert main(["cost", "seed", "--json"]) == 0
     audit = json.loads(capsys.readouterr().out)
     assert len(audit) == 158 and {"claim", "seed_value", "recomputed_value", "verdict", "reason"} <= set(audit[0])
+
+
+def test_the_bare_command_with_a_load_adds_the_fleet(tmp_path, capsys, monkeypatch):
+    """`dawg-bench cost --users N --slo-ms N`: the preset's breakdown, then the fleet that load needs."""
+    monkeypatch.setenv("DAWG_BENCH_MODELS", str(tmp_path / "none"))
+    db = tmp_path / "r.db"
+    store = Store(db)
+    store.add_latencies([_row("cpu", "measured", 20.0, 22.0)])
+    store.close()
+    assert main(["cost", "--users", "20000", "--slo-ms", "100", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "total:" in out and "capacity: profile controller" in out and "MEASURED" in out

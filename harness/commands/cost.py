@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
                    help=f"usage preset name (pricing/presets/) or .toml path (default: {DEFAULT_PRESET})")
     _catalog_options(p, top=True)
+    _load_options(p, top=True)
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     _register_presets(verbs, raw)
     _register_prices(verbs, raw)
@@ -57,6 +58,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace], int] = args.cost_verb
     return handler(args)
+
+
+def _load_options(p: argparse.ArgumentParser, top: bool) -> None:
+    """Load overrides, accepted by the bare command (breakdown + capacity) and by `capacity`."""
+    default = None if top else argparse.SUPPRESS
+    p.add_argument("--users", type=int, default=default, help="override the load profile's users")
+    p.add_argument("--requests-per-user", type=float, default=default, help="override requests per user per day")
+    p.add_argument("--requests-per-month", type=float, default=default, help="override the monthly request count")
+    p.add_argument("--slo-ms", type=float, default=default, help="override the p95 latency SLO")
+    p.add_argument("--db", metavar="PATH", default=default,
+                   help="results database with the latency rows (default: <cache>/results.db)")
 
 
 def _catalog_options(p: argparse.ArgumentParser, top: bool) -> None:
@@ -117,6 +129,9 @@ def _run_breakdown(args: argparse.Namespace) -> int:
     print("price sources:")
     for source, ref in sources.items():
         print(f"  [{ref}] {source}")
+    if any(getattr(args, k, None) is not None for k in ("users", "requests_per_user", "requests_per_month", "slo_ms")):
+        print()
+        return _run_capacity(args)  # the load given: the fleet it needs, from the stored latency rows
     return 0
 
 
@@ -138,12 +153,8 @@ def _register_capacity(verbs: argparse._SubParsersAction, raw: type[argparse.Hel
     v = verbs.add_parser("capacity", help="fleet size, utilisation, p95 latency and cost per target from measured "
                                           "latency", epilog=CAPACITY_EXAMPLES, formatter_class=raw)
     v.add_argument("--profile", default="controller", help="load profile (pricing/profiles/; default controller)")
-    v.add_argument("--users", type=int, help="override the profile's users")
-    v.add_argument("--requests-per-user", type=float, help="override requests per user per day")
-    v.add_argument("--requests-per-month", type=float, help="override the monthly request count")
-    v.add_argument("--slo-ms", type=float, help="override the p95 latency SLO")
+    _load_options(v, top=False)
     v.add_argument("--model", help="release whose latency rows are used (default: the newest rows of any)")
-    v.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
     _catalog_options(v, top=False)
     v.set_defaults(cost_verb=_run_capacity)
 
@@ -154,18 +165,19 @@ def _capacity(args: argparse.Namespace) -> dict:
     from pricing.capacity import capacity_report, load_profile, load_targets
     from pricing.catalogs import load_catalog, price
 
-    profile = load_profile(args.profile)
+    profile = load_profile(getattr(args, "profile", "controller"))
+    users, per_user, per_month, slo_ms = (getattr(args, k, None) for k in ("users", "requests_per_user",
+                                                                           "requests_per_month", "slo_ms"))
     updates: dict[str, Any] = {}
-    if args.users is not None:
-        updates["users"] = args.users
-    if args.requests_per_user is not None:
-        updates.update(requests_per_user_per_day=args.requests_per_user, requests_per_month_given=None)
-    if args.requests_per_month is not None:
-        updates.update(requests_per_month_given=args.requests_per_month, requests_per_user_per_day=None)
-    if args.slo_ms is not None:
-        updates["slo_ms"] = args.slo_ms
-    if any(v is not None and v <= 0 for v in (args.users, args.requests_per_user, args.requests_per_month,
-                                              args.slo_ms)):
+    if users is not None:
+        updates["users"] = users
+    if per_user is not None:
+        updates.update(requests_per_user_per_day=per_user, requests_per_month_given=None)
+    if per_month is not None:
+        updates.update(requests_per_month_given=per_month, requests_per_user_per_day=None)
+    if slo_ms is not None:
+        updates["slo_ms"] = slo_ms
+    if any(v is not None and v <= 0 for v in (users, per_user, per_month, slo_ms)):
         raise UserError("--users, --requests-per-user, --requests-per-month and --slo-ms must be > 0")
     if updates:
         profile = profile.model_validate({**profile.model_dump(by_alias=True), **{
@@ -176,13 +188,13 @@ def _capacity(args: argparse.Namespace) -> dict:
         if "catalog_sku" in spec:
             item = price(catalog, spec["catalog_sku"])
             prices[name] = item.usd if item.usd is not None else item.tiers[0].usd
-    store = Store(args.db)
+    store = Store(getattr(args, "db", None))
     try:
         rows = store.latencies()
     finally:
         store.close()
-    model_bytes = _model_bytes(args.model, rows)
-    report = capacity_report(profile, rows, model=args.model, prices=prices, model_bytes=model_bytes)
+    model = getattr(args, "model", None)
+    report = capacity_report(profile, rows, model=model, prices=prices, model_bytes=_model_bytes(model, rows))
     report["prices_from"] = f"catalogue {catalog.path} (snapshot {catalog.snapshot.as_of})"
     return report
 

@@ -69,3 +69,15 @@ def test_roi_report_speed(benchmark):
     report = _run(benchmark, roi_report, "plan", draws=DRAWS, seed=0)
     assert report["monte_carlo"]["draws"] == DRAWS and report["tornado"]
     assert Decimal(report["gross_roi_multiple"]) - Decimal(report["net_roi_multiple"]) == 1
+
+
+def test_audit_capacity_and_monte_carlo_together(benchmark):
+    """The Pricing issue's goal: the plan audit, capacity and a 10 k-draw Monte Carlo together (< 2 s)."""
+    from pricing.audit import audit_report
+
+    def together():
+        return (audit_report(), capacity_report("heavy", sim_customers=20_000),
+                monte_carlo(load_roi("plan"), draws=DRAWS, seed=0))
+
+    audit, heavy, _ = _run(benchmark, together)
+    assert len(audit) == 158 and heavy["targets"][0]["instances"] == 24
