@@ -189,9 +189,11 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     outcome = RunOutcome(run_id=run_id, resumed=resumed, examples_scored=0, examples_skipped=0,
                          started_at=store.run_started_at(run_id))
     available: list[str] = []
+    test_sha256 = {c.sha256 for c in manifest.split("test")}
     for name in candidate_names:
         try:
             get_candidate(name).check_available()
+            get_candidate(name).check_test_clips(test_sha256)
         except Unavailable as exc:
             outcome.unavailable[name] = str(exc)
             continue

@@ -131,3 +131,26 @@ def test_the_eq_trainer_reads_only_train_and_validation(smoke_home, monkeypatch,
     test_hashes = {c.sha256 for c in manifest.split("test")}
     assert card["train_clip_sha256"] and not test_hashes & set(card["train_clip_sha256"])
     assert not test_hashes & set(card["validation_clip_sha256"])
+
+
+@pytest.mark.slow(seconds=20)
+def test_the_harness_refuses_to_score_a_release_on_its_own_train_clips(smoke_home, smoke_corpus, tmp_path,
+                                                                       monkeypatch, capsys):
+    import json
+
+    from tests.model_fixtures import build_fixture_release
+
+    models = tmp_path / "models"
+    monkeypatch.setenv("DAWG_BENCH_MODELS", str(models))
+    folder = build_fixture_release(models, "eq", name="leaky-v1")
+    test_clip = smoke_corpus.split("test")[0]
+    (folder / "card.json").write_text(json.dumps({"train_clip_sha256": [test_clip.sha256]}))
+    clean = build_fixture_release(models, "eq", name="clean-v2", version=2)
+    (clean / "card.json").write_text(json.dumps({"train_clip_sha256": ["0" * 64]}))
+    out = tmp_path / "r.json"
+    main(["run", "smoke", "--candidates", "bypass", "model:leaky-v1@fp32", "model:clean-v2@fp32",
+          "--json", str(out), "--db", str(tmp_path / "r.db")])
+    report = json.loads(out.read_text())
+    skipped = {s["candidate"]: s["reason"] for s in report["skipped"]}
+    assert "trained or selected on 1 of this corpus's test clips" in skipped["model:leaky-v1@fp32"]
+    assert "model:clean-v2@fp32" in report["tasks"]["eq"]["candidates"]

@@ -59,6 +59,10 @@ class Candidate:
     def check_available(self) -> None:
         """Raise Unavailable(reason) when an optional dependency is missing."""
 
+    def check_test_clips(self, test_sha256: set[str]) -> None:
+        """Raise Unavailable(reason) when scoring on these test clips would not measure skill (a model
+        trained on some of them)."""
+
     def fit(self, train: Sequence[Example]) -> None:
         """Learn from the training split (e.g. a target curve). Never sees the test split."""
 

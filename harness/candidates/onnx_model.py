@@ -31,6 +31,27 @@ class OnnxController(Candidate):
                             + (" — TEST FIXTURE" if release.fixture else ""))
         self._session = None
 
+    def check_test_clips(self, test_sha256: set[str]) -> None:
+        """A release's card lists the clips it trained and selected on; scoring it on one of them would
+        measure memory, not skill, so the harness refuses (Trainers issue)."""
+        import json
+        from pathlib import Path
+
+        from harness.candidates.base import Unavailable
+
+        card_path = Path(self.release.folder) / "card.json"
+        if not card_path.exists():
+            return
+        try:
+            card = json.loads(card_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise Unavailable(f"{card_path}: unreadable card ({exc})") from None
+        seen = set(card.get("train_clip_sha256", [])) | set(card.get("validation_clip_sha256", []))
+        overlap = seen & test_sha256
+        if overlap:
+            raise Unavailable(f"{self.release.name} trained or selected on {len(overlap)} of this corpus's test "
+                              f"clips ({card_path}); scoring it here would measure memory, not skill")
+
     def identity(self) -> dict:
         return {"name": self.name, "files": self.release.identity(self.precision)}
 
