@@ -235,7 +235,8 @@ def _run_capacity(args: argparse.Namespace) -> int:
                      f"${r.get('usd_per_1000_inferences')}", f"${r.get('usd_per_audio_hour')}"])
     _print_table(header, rows)
     print("  latency from: MEASURED = a valid measured row on that hardware; PROJECTED = the device model "
-          "(docs/latency.md); prices: the catalogue")
+          "(docs/latency.md); PROFILE = the load profile's stated service time (an assumption); prices: the "
+          "catalogue")
     for name, why in (report.get("unavailable") or {}).items():
         print(f"  {name}: unavailable — {why}")
     if report.get("cheapest_meeting_slo"):
