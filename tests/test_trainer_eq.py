@@ -154,3 +154,43 @@ def test_the_harness_refuses_to_score_a_release_on_its_own_train_clips(smoke_hom
     skipped = {s["candidate"]: s["reason"] for s in report["skipped"]}
     assert "trained or selected on 1 of this corpus's test clips" in skipped["model:leaky-v1@fp32"]
     assert "model:clean-v2@fp32" in report["tasks"]["eq"]["candidates"]
+
+
+def test_a_full_disk_during_release_writing_leaves_no_release(clips, tmp_path, monkeypatch):
+    """Bad input (Trainers issue): a full disk stops with one line and overwrites no release."""
+    import errno
+
+    from trainers.common import release as release_module
+    from trainers.common.release import write_release
+
+    train, val, maker = _sets(clips)
+    model, _ = trainer.train(train, val, maker, profile=TINY, seed=0)
+    calibration = np.random.default_rng(0).normal(0, 0.3, (32, 33)).astype(np.float32)
+    names = [s.name for s in trainer.SPECS]
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "model.int8.onnx")
+
+    monkeypatch.setattr(release_module, "quantize_int8", full)
+    with pytest.raises(OSError, match="No space left"):
+        write_release(model, "eq", names, calibration, {}, root=tmp_path)
+    assert not (tmp_path / "eq").exists() or list((tmp_path / "eq").iterdir()) == []
+
+
+def test_a_suite_without_train_clips_is_one_line(tmp_path, monkeypatch, capsys):
+    """A 'missing corpus' for training: a folder corpus whose files all went to test is one line."""
+    import soundfile as sf
+
+    from harness.suites import suites_dir
+
+    monkeypatch.setenv("DAWG_BENCH_HOME", str(tmp_path / "home"))
+    music = tmp_path / "music"
+    music.mkdir()
+    t = np.arange(48000 * 6) / 48000
+    sf.write(music / "a.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype("float32"), 48000)
+    suite = tmp_path / "folder.toml"
+    suite.write_text(f'include = ["{(suites_dir() / "_base.toml").as_posix()}"]\\n[corpus]\\nsource = "folder"\\n'
+                     'clip_seconds = 5.0\\nsplit = { train = 0.0, validation = 0.0, test = 1.0 }\\n')
+    code = main(["train", "eq", "--suite", str(suite)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
