@@ -108,8 +108,8 @@ def test_a_release_is_written_whole_and_never_over_another(clips, tmp_path):
 
 
 def test_tasks_without_a_trainer_are_one_line(smoke_home, capsys):
-    assert main(["train", "compressor", "--suite", "smoke"]) == 2
-    assert "no trainer for task 'compressor' yet" in capsys.readouterr().err
+    assert main(["train", "mastering", "--suite", "smoke"]) == 2
+    assert "no trainer for task 'mastering' yet" in capsys.readouterr().err
     assert main(["train", "eqq"]) == 2
     assert "did you mean 'eq'" in capsys.readouterr().err
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from harness.errors import UserError
 
-TRAINED_TASKS = ("eq",)  # compressor and mastering trainers come next (Trainers issue)
+TRAINED_TASKS = ("eq", "compressor")  # the mastering trainer comes next (Trainers issue)
 
 
 def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
@@ -27,10 +27,13 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
 
     if task not in TRAINED_TASKS:
         raise UserError(f"no trainer for task {task!r} yet (trained: {', '.join(TRAINED_TASKS)}); "
-                        "the compressor and mastering trainers are open work (Trainers issue)")
+                        "the mastering trainer is open work (Trainers issue)")
     if device != "cpu":
         raise UserError(f"--device {device}: this trainer runs on the CPU (the quick profile's spectra are small); "
                         "a CUDA path comes with the full profile")
+    if task == "compressor":
+        return _train_compressor(suite, profile=profile, seed=seed, models_root=models_root, device=device,
+                                 progress=progress, log=log)
     from trainers import eq as trainer
     from trainers.common.release import write_release
     from trainers.common.spectral_features import spectral_clip
@@ -75,4 +78,47 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
             "param_spec": [{"name": s.name, "min": s.min, "max": s.max, "scale": s.scale, "unit": s.unit}
                            for s in trainer.SPECS]}
     return write_release(model, task, [s.name for s in trainer.SPECS], calibration.astype(np.float32), card,
+                         root=models_root)
+
+
+def _train_compressor(suite, *, profile: str, seed: int, models_root: Path | None, device: str,
+                      progress: Callable[[int, int, float, float | None], None] | None,
+                      log: Callable[[str], None]) -> Path:
+    import torch
+
+    from harness.corpus.build import build_corpus
+    from harness.tasks import get_task
+    from harness.tasks.base import resolve_params
+    from harness.tasks.examples import load_source_clip
+    from trainers import compressor as trainer
+    from trainers.common.release import write_release
+
+    if profile not in trainer.PROFILES:
+        raise UserError(f"unknown profile {profile!r} (known: {', '.join(trainer.PROFILES)})")
+    chosen = trainer.PROFILES[profile]
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    manifest = build_corpus(suite)
+    params = resolve_params(get_task("compressor").defaults,
+                            suite.tasks["compressor"].degradation if "compressor" in suite.tasks else {}, "compressor")
+    pools = {}
+    for offset, split in enumerate(("train", "validation")):
+        records = manifest.split(split)
+        if len(records) < 2:
+            raise UserError(f"suite {suite.name}: the corpus has fewer than 2 {split} clips (a reference needs "
+                            "another clip)")
+        sources = [load_source_clip(manifest, rec) for rec in records]
+        pools[split] = trainer.build_pool(sources, [r.sha256 for r in records], params, chosen.settings_per_clip,
+                                          seed + 10 * offset)
+        log(f"{split}: {len(sources)} clips, {len(pools[split].ref_clip)} rendered references")
+    model, metrics = trainer.train(pools["train"], pools["validation"], profile=chosen, seed=seed, progress=progress)
+    calibration, _ = trainer.sample_batch(pools["train"], np.random.default_rng(seed + 2), 256)
+    card = {"profile": profile, "seed": seed, "device": device, "suite": suite.name,
+            "corpus_manifest": manifest.manifest_hash, "train_clip_sha256": sorted(pools["train"].sha256),
+            "validation_clip_sha256": sorted(pools["validation"].sha256), "validation": metrics,
+            "wall_seconds": time.perf_counter() - started,
+            "param_spec": [{"name": s.name, "min": s.min, "max": s.max, "scale": s.scale, "unit": s.unit}
+                           for s in trainer.SPECS]}
+    return write_release(model, "compressor", [s.name for s in trainer.SPECS], calibration.numpy(), card,
                          root=models_root)

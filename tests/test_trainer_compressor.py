@@ -1,0 +1,67 @@
+"""The compressor trainer: references rendered by the harness compressor and measured with the harness's
+own inputs, pairs that never reference the input's own clip, and a seeded, reproducible fit."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from harness.controller_inputs import feature_size
+from harness.corpus.synth import STYLES, render_arrangement
+from harness.source_clip import SourceClip
+from harness.tasks import get_task
+from harness.tasks.base import resolve_params
+from trainers import compressor as trainer
+
+SR = 48_000
+
+
+@pytest.fixture(scope="module")
+def pools():
+    params = resolve_params(get_task("compressor").defaults, {}, "compressor")
+    clips = [SourceClip(id=f"c{i}", sample_rate=SR, target=render_arrangement(i, STYLES["rock"], 2.0, SR) * 0.3)
+             for i in range(6)]
+    train = trainer.build_pool(clips[:4], ["t"] * 4, params, 3, seed=0)
+    val = trainer.build_pool(clips[4:], ["v"] * 2, params, 3, seed=1)
+    return train, val
+
+
+def test_inputs_have_the_harness_layout(pools):
+    train, _ = pools
+    x, y = trainer.sample_batch(train, np.random.default_rng(0), 32)
+    assert x.shape == (32, feature_size("compressor")) and y.shape == (32, len(trainer.SPECS))
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
+
+
+def test_an_input_is_never_paired_with_its_own_reference_clip(pools):
+    train, _ = pools
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        refs = torch.from_numpy(rng.integers(0, len(train.ref_clip), 64))
+        a = torch.from_numpy(rng.integers(0, len(train.clip_features) - 1, 64))
+        a = a + (a >= train.ref_clip[refs]).long()
+        assert not bool((a == train.ref_clip[refs]).any())
+        assert int(a.max()) < len(train.clip_features)
+
+
+TINY = trainer.Profile("tiny", settings_per_clip=3, steps=40, batch=32, hidden=16, learning_rate=2e-3,
+                       validate_every=10)
+
+
+def test_same_seed_same_validation_metric(pools):
+    torch.set_num_threads(1)
+    train, val = pools
+    _, a = trainer.train(train, val, profile=TINY, seed=2)
+    _, b = trainer.train(train, val, profile=TINY, seed=2)
+    assert abs(a["val_param_mse"] - b["val_param_mse"]) <= 1e-6
+
+
+def test_training_fits_the_train_pool(pools):
+    train, _ = pools
+    model, _ = trainer.train(train, train, profile=replace(TINY, steps=300, validate_every=100), seed=0)
+    x, y = trainer.sample_batch(train, np.random.default_rng(9), 256)
+    with torch.no_grad():
+        fitted = trainer.loss_fn(model(x), y).item()
+    mean = trainer.loss_fn(train.ref_units.mean(0).expand_as(y), y).item()
+    assert fitted < mean

@@ -1,0 +1,150 @@
+"""The compressor controller trainer: style transfer (DeepAFx-ST's task), trained by parameter regression.
+
+Task (harness/tasks/compressor.py): input = raw clip A; reference = another clip B processed with hidden
+settings p*; target = A processed with p*. The controller sees the harness's controller inputs of A and of
+the reference and predicts p* in [0, 1] per Compressor spec.
+
+Why parameter regression first: the target depends only on (A, p*) and the reference only on (B, p*), so
+a pool of rendered references (B, p*) — each rendered once with the harness compressor and measured with
+the harness's own `clip_features` — pairs with every other train clip A, giving tens of thousands of
+distinct examples from a few hundred clips at almost no cost per step. The loss is the squared error of
+the unit-scaled parameters, weighted toward the ones that move the output most (threshold, ratio and
+makeup); an audio-domain MR-STFT loss through the differentiable twin (trainers/common/render.py) is the
+next step (Trainers issue).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from harness.controller_inputs import clip_features
+from harness.dsp import Compressor
+from harness.tasks.compressor import raw_of, sample_settings
+
+SPECS = Compressor.SPECS
+# How much each parameter's error is worth: threshold, ratio and makeup set most of the output's level and
+# dynamics; knee, attack and release shape it less (a first weighting, not a fitted one).
+WEIGHTS = {"threshold_db": 1.0, "ratio": 1.0, "knee_db": 0.3, "attack_ms": 0.5, "release_ms": 0.5, "makeup_db": 1.0}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    settings_per_clip: int  # rendered references per clip
+    steps: int
+    batch: int
+    hidden: int
+    learning_rate: float
+    validate_every: int
+
+
+PROFILES = {
+    "quick": Profile("quick", settings_per_clip=12, steps=3000, batch=256, hidden=128, learning_rate=1e-3,
+                     validate_every=250),
+    "full": Profile("full", settings_per_clip=32, steps=30000, batch=512, hidden=256, learning_rate=1e-3,
+                    validate_every=1000),
+}
+
+
+class Controller(torch.nn.Module):
+    def __init__(self, n_in: int, hidden: int):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, hidden),
+                                       torch.nn.GELU(), torch.nn.Linear(hidden, len(SPECS)), torch.nn.Sigmoid())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+
+@dataclass
+class ReferencePool:
+    """Per clip: its controller inputs (as input A); per (clip B, settings p*): the reference's inputs and p*."""
+
+    clip_features: torch.Tensor  # (clips, F)
+    ref_clip: torch.Tensor  # (refs,) index of B
+    ref_features: torch.Tensor  # (refs, F)
+    ref_units: torch.Tensor  # (refs, P)
+    sha256: list[str]
+
+
+def build_pool(sources: list, sha256: list[str], params: dict, settings_per_clip: int, seed: int,
+               progress: Callable[[int, int], None] | None = None) -> ReferencePool:
+    """Render every reference once with the harness compressor and measure it with the harness's inputs."""
+    rng = np.random.default_rng(seed)
+    feats, ref_clip, ref_feats, ref_units = [], [], [], []
+    total = len(sources) * (1 + settings_per_clip)
+    done = 0
+    for i, clip in enumerate(sources):
+        raw = raw_of(clip)
+        feats.append(clip_features(raw, clip.sample_rate))
+        done += 1
+        for _ in range(settings_per_clip):
+            hidden = sample_settings(params, rng)
+            ref_feats.append(clip_features(hidden.render(raw, clip.sample_rate), clip.sample_rate))
+            ref_units.append(hidden.to_unit_vector())
+            ref_clip.append(i)
+            done += 1
+        if progress:
+            progress(done, total)
+    return ReferencePool(torch.from_numpy(np.stack(feats)).float(), torch.tensor(ref_clip),
+                         torch.from_numpy(np.stack(ref_feats)).float(),
+                         torch.from_numpy(np.stack(ref_units)).float(), sha256)
+
+
+def sample_batch(pool: ReferencePool, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features, target units): input clip A ≠ the reference's clip B, as the harness pairs them."""
+    refs = torch.from_numpy(rng.integers(0, len(pool.ref_clip), n))
+    a = torch.from_numpy(rng.integers(0, len(pool.clip_features) - 1, n))
+    a = a + (a >= pool.ref_clip[refs]).long()  # skip B itself
+    return torch.cat([pool.clip_features[a], pool.ref_features[refs]], dim=1), pool.ref_units[refs]
+
+
+def loss_fn(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    w = torch.tensor([WEIGHTS[s.name] for s in SPECS])
+    return (((pred - target) ** 2) * w).sum(dim=1).mean() / w.sum()
+
+
+def train(train_pool: ReferencePool, val_pool: ReferencePool, *, profile: Profile, seed: int,
+          progress: Callable[[int, int, float, float | None], None] | None = None) -> tuple[Controller, dict]:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = Controller(train_pool.clip_features.shape[1] * 2, profile.hidden)
+    opt = torch.optim.AdamW(model.parameters(), lr=profile.learning_rate, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=profile.steps)
+    val_x, val_y = sample_batch(val_pool, np.random.default_rng(seed + 1), 2048)
+    with torch.no_grad():  # the "bypass" of parameter regression: predicting the train mean every time
+        mean_loss = loss_fn(train_pool.ref_units.mean(0).expand_as(val_y), val_y).item()
+    best = {"val_loss": float("inf"), "step": 0, "state": None}
+    started = time.perf_counter()
+    for step in range(1, profile.steps + 1):
+        x, y = sample_batch(train_pool, rng, profile.batch)
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        val = None
+        if step % profile.validate_every == 0 or step == profile.steps:
+            with torch.no_grad():
+                model.eval()
+                val = loss_fn(model(val_x), val_y).item()
+                model.train()
+            if val < best["val_loss"]:
+                best = {"val_loss": val, "step": step,
+                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+        if progress:
+            progress(step, profile.steps, float(loss.item()), val)
+    model.load_state_dict(best["state"])
+    model.eval()
+    return model, {"val_param_mse": best["val_loss"], "val_mean_predictor_mse": mean_loss,
+                   "val_param_error_explained": 1.0 - best["val_loss"] / mean_loss if mean_loss else None,
+                   "best_step": best["step"], "steps": profile.steps,
+                   "train_seconds": time.perf_counter() - started}
+
+
+__all__ = ["Controller", "PROFILES", "ReferencePool", "build_pool", "sample_batch", "train"]
