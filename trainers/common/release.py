@@ -39,6 +39,13 @@ def _git_sha() -> str | None:
         return None
 
 
+def _weight_bytes(path: Path) -> int:
+    import onnx
+
+    model = onnx.load(str(path))
+    return sum(len(t.raw_data) or int(np.prod(t.dims)) * 4 for t in model.graph.initializer)
+
+
 def next_version(task: str, root: Path) -> int:
     return 1 + max((r.version for r in discover_releases(root) if r.task == task), default=0)
 
@@ -77,6 +84,8 @@ def write_release(model: torch.nn.Module, task: str, param_names: list[str], cal
             "python": platform.python_version(), "onnx_parity_max_abs": parity,
             "files": {p: {"file": f, "bytes": sizes[p], "sha256": _sha256(tmp / f)} for p, f in files.items()},
             "int8_size_ratio": sizes["fp32"] / sizes["int8"],
+            # weights alone: on a small controller the graph itself (names, Q/DQ nodes) is much of the file
+            "int8_weight_bytes_ratio": _weight_bytes(tmp / files["fp32"]) / _weight_bytes(tmp / files["int8"]),
         }
         (tmp / "card.json").write_text(json.dumps(full_card, indent=1, sort_keys=True))
         (tmp / "release.json").write_text(json.dumps({
