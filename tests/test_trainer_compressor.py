@@ -65,3 +65,27 @@ def test_training_fits_the_train_pool(pools):
         fitted = trainer.loss_fn(model(x), y).item()
     mean = trainer.loss_fn(train.ref_units.mean(0).expand_as(y), y).item()
     assert fitted < mean
+
+
+def test_a_model_sees_only_the_audio_the_reference_and_the_loudness_target(tmp_path):
+    """Trainers issue: at inference a controller sees only the audio, the reference where its task has
+    one, and the loudness target. Its inputs are `query_features(query)` of a Query, which carries nothing
+    else (no target, no oracle, no damage); and a change of anything but those leaves its output alone."""
+    import dataclasses
+
+    from harness.candidates.onnx_model import OnnxController
+    from harness.models import load_release
+    from harness.tasks.base import Query
+    from tests.model_fixtures import build_fixture_release
+
+    assert {f.name for f in dataclasses.fields(Query)} == {"task", "variant", "audio", "sample_rate", "reference",
+                                                           "target_lufs", "ceiling_dbtp"}
+    release = load_release(build_fixture_release(tmp_path, "compressor"))
+    model = OnnxController(release)
+    audio = render_arrangement(1, STYLES["pop"], 2.0, SR) * 0.3
+    ref = render_arrangement(2, STYLES["pop"], 2.0, SR) * 0.3
+    base = Query(task="compressor", variant=None, audio=audio, sample_rate=SR, reference=ref)
+    same = model.predict(dataclasses.replace(base, variant="anything")).params.to_unit_vector()
+    assert np.array_equal(model.predict(base).params.to_unit_vector(), same)
+    other_ref = model.predict(dataclasses.replace(base, reference=audio)).params.to_unit_vector()
+    assert not np.array_equal(same, other_ref)  # the reference is an input
