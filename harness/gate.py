@@ -105,7 +105,21 @@ def evidence_verdicts(suite: Suite, gated: Gated, run_id: str, report: dict, row
         else:
             out.append(Verdict("no failed examples", task, True, f"every example of {gated.candidate} scored"))
         out.append(_enough_examples(suite, report, rows, gated.candidate, task))
+        if suite.gate.require_sources:
+            out.append(_required_sources(suite, rows, gated.candidate, task))
     return out
+
+
+def _required_sources(suite: Suite, rows: list[dict], candidate: str, task: str) -> Verdict:
+    have = {r.get("source") for r in rows if r["candidate"] == candidate and r["task"] == task and not r["error"]}
+    missing = [s for s in suite.gate.require_sources if s not in have]
+    if missing:
+        return Verdict("evidence covers the required sources", task, False,
+                       f"no {' or '.join(missing)} test examples of {candidate}; {suite.path} requires "
+                       f"{', '.join(suite.gate.require_sources)} (e.g. `dawg-bench run {suite.name} --recorded "
+                       "/usr/share/hyperrogue/music`)")
+    return Verdict("evidence covers the required sources", task, True,
+                   f"scored on {', '.join(sorted(s for s in have if s))} test examples")
 
 
 def _own_corpus(suite: Suite, report: dict, run_id: str) -> Verdict:

@@ -107,6 +107,9 @@ class GateConfig(_Strict):
     # Manifest hashes of folder corpora (`run --corpus DIR`) the gate may judge on; by default only
     # the suite's own generated corpus (with or without --recorded test clips) counts.
     allowed_corpora: list[str] = Field(default_factory=list)
+    # Test sources the evidence must cover: "recorded" makes the gate refuse a run without real music
+    # (`run --recorded DIR`), where a model that helps generated clips can still hurt.
+    require_sources: list[Literal["generated", "recorded"]] = Field(default_factory=list)
 
 
 class Suite(_Strict):

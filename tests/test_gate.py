@@ -369,3 +369,13 @@ def test_files_the_gate_writes_honour_the_umask(setup):
     for name in ("g.xml", "g.md"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
     assert 'name="run_id" value="r1"' in (tmp_path / "g.xml").read_text()
+
+
+def test_a_suite_can_require_recorded_evidence(setup):
+    """The release suite requires real music: a model that helps generated clips can still hurt it."""
+    tmp_path, path, suite = setup
+    _populate(tmp_path / "r.db", suite)  # generated examples only
+    strict = _variant(tmp_path, path, '\n[gate]\nrequire_sources = ["generated", "recorded"]\n')
+    code, cases, md = _gate(tmp_path, strict)
+    assert code == 1 and cases["evidence covers the required sources"] is False and "--recorded" in md
+    assert load_suite("release").gate.require_sources == ["generated", "recorded"]

@@ -13,7 +13,8 @@ EXAMPLES = """examples:
   dawg-bench demo --suite release       # the powered release suite (800 clips; ~30 min cold on 2 cores)
   DAWG_BENCH_HOME=/tmp/dawg dawg-bench demo      # keep its cache somewhere else
 
-Steps: build (or reuse) the suite's generated corpus; score every candidate that exists (bounds,
+Steps: build (or reuse) the suite's generated corpus; train a quick model for each task that has a
+trainer and no release yet (eq, compressor; --no-train to skip); score every candidate that exists (bounds,
 rules, match, matchering if installed, and every model release in the registry folder, FP32 and
 INT8); measure CPU latency and project T4/A10G for each release; gate the newest releases; print
 the scorecards and the verdict. A second run reuses the cached corpus and finished results.
@@ -21,8 +22,8 @@ exit codes: the gate's — 0 every release passed, 1 a gate failed or nothing to
 """
 
 NOT_BUILT = (
-    "training quick models inside the demo (issue: trainers) — without a release there is nothing to ship",
-    "AWS cost and ROI projection (issue: pricing)",
+    "a quick mastering model (issue: trainers) — eq and compressor are trained when missing",
+    "AWS cost, capacity and ROI are their own command: `dawg-bench cost`, `cost capacity`, `cost roi`, `cost seed`",
     "the leadership dashboard (issue: dashboards)",
 )
 
@@ -35,9 +36,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also score a folder of real recordings as a separate test set "
                         "(e.g. /usr/share/hyperrogue/music)")
     p.add_argument("--db", metavar="PATH", help="results database (default: <cache>/results.db)")
+    p.add_argument("--no-train", action="store_true",
+                   help="do not train quick models for tasks that have no release yet (default: train them)")
     p.add_argument("--json", metavar="PATH", help="write the run report with latency and gate verdicts "
                                                   "(default: <cache>/reports/demo-<suite>.json)")
     p.set_defaults(handler=run)
+
+
+def _train_missing(suite, console) -> None:
+    """Quick models for the tasks that have a trainer and no release yet (on the suite's train split)."""
+    from harness.models import models_dir, newest_per_task
+    from harness.progress import reporting
+    from trainers.pipeline import TRAINED_TASKS, train_task
+
+    have = newest_per_task()
+    for task in [t for t in TRAINED_TASKS if t in suite.tasks and t not in have]:
+        with reporting(console, f"training a quick {task} model") as progress:
+            folder = train_task(task, suite, profile="quick", models_root=models_dir(),
+                                progress=lambda step, total, loss, val: progress(step, total),
+                                log=lambda line: console.print(f"  {line}", highlight=False))
+        console.print(f"trained {folder.name} ({task}, quick profile) → {folder}", highlight=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     suite = load_suite(args.suite)
     console.rule(f"DAWG Bench demo · suite {suite.name}")
+    if not args.no_train:
+        _train_missing(suite, console)
     report = run_pipeline(suite.name, recorded=args.recorded, db=args.db, console=console, quiet=True)
     releases = newest_per_task()
     latency_rows: list[dict] = []
