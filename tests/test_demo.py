@@ -52,17 +52,19 @@ def test_demo_trains_the_missing_quick_models_and_gates_them(smoke_home, tmp_pat
     the test short), then scores, times and gates them like any release."""
     from dataclasses import replace
 
-    from trainers import compressor, eq
+    from trainers import compressor, eq, mastering
 
     monkeypatch.setenv("DAWG_BENCH_MODELS", str(tmp_path / "models"))
     monkeypatch.setattr(eq, "PROFILES", {"quick": replace(eq.PROFILES["quick"], steps=30, validate_every=10)})
     monkeypatch.setattr(compressor, "PROFILES", {"quick": replace(compressor.PROFILES["quick"], steps=30,
                                                                   settings_per_clip=2, validate_every=10)})
+    monkeypatch.setattr(mastering, "PROFILES", {"quick": replace(mastering.PROFILES["quick"], steps=30,
+                                                                 validate_every=10)})
     out = tmp_path / "demo.json"
     assert main(["demo", "--suite", "smoke", "--json", str(out), "--db", str(tmp_path / "r.db")]) == 1
     text = capsys.readouterr().out
-    assert "trained eq-v1" in text and "trained compressor-v1" in text
+    assert "trained eq-v1" in text and "trained compressor-v1" in text and "trained mastering-v1" in text
     report = json.loads(out.read_text())
     assert "model:eq-v1@fp32" in report["tasks"]["eq"]["candidates"]
     assert "model:compressor-v1@fp32" in report["tasks"]["compressor"]["candidates"]
-    assert {g["candidate"] for g in report["gates"]} == {"eq-v1", "compressor-v1"}
+    assert {g["candidate"] for g in report["gates"]} == {"eq-v1", "compressor-v1", "mastering-v1"}

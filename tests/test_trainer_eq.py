@@ -107,9 +107,9 @@ def test_a_release_is_written_whole_and_never_over_another(clips, tmp_path):
     assert sorted(p.name for p in tmp_path.joinpath("eq").iterdir()) == ["eq-v1", "eq-v2"]
 
 
-def test_tasks_without_a_trainer_are_one_line(smoke_home, capsys):
-    assert main(["train", "mastering", "--suite", "smoke"]) == 2
-    assert "no trainer for task 'mastering' yet" in capsys.readouterr().err
+def test_unknown_tasks_and_profiles_are_one_line(smoke_home, capsys):
+    assert main(["train", "eq", "--suite", "smoke", "--profile", "huge"]) == 2
+    assert "unknown profile 'huge'" in capsys.readouterr().err
     assert main(["train", "eqq"]) == 2
     assert "did you mean 'eq'" in capsys.readouterr().err
 

@@ -15,7 +15,6 @@ next step (Trainers issue).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ import torch
 from harness.controller_inputs import clip_features
 from harness.dsp import Compressor
 from harness.tasks.compressor import raw_of, sample_settings
+from trainers.common.regression import Regressor, fit, weighted_mse
 
 SPECS = Compressor.SPECS
 # How much each parameter's error is worth: threshold, ratio and makeup set most of the output's level and
@@ -49,16 +49,6 @@ PROFILES = {
     "full": Profile("full", settings_per_clip=32, steps=30000, batch=512, hidden=256, learning_rate=1e-3,
                     validate_every=1000),
 }
-
-
-class Controller(torch.nn.Module):
-    def __init__(self, n_in: int, hidden: int):
-        super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, hidden),
-                                       torch.nn.GELU(), torch.nn.Linear(hidden, len(SPECS)), torch.nn.Sigmoid())
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.net(features)
 
 
 @dataclass
@@ -105,46 +95,20 @@ def sample_batch(pool: ReferencePool, rng: np.random.Generator, n: int) -> tuple
 
 
 def loss_fn(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    w = torch.tensor([WEIGHTS[s.name] for s in SPECS])
-    return (((pred - target) ** 2) * w).sum(dim=1).mean() / w.sum()
+    return weighted_mse(pred, target, _weights())
+
+
+def _weights() -> torch.Tensor:
+    return torch.tensor([WEIGHTS[s.name] for s in SPECS])
 
 
 def train(train_pool: ReferencePool, val_pool: ReferencePool, *, profile: Profile, seed: int,
-          progress: Callable[[int, int, float, float | None], None] | None = None) -> tuple[Controller, dict]:
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    model = Controller(train_pool.clip_features.shape[1] * 2, profile.hidden)
-    opt = torch.optim.AdamW(model.parameters(), lr=profile.learning_rate, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=profile.steps)
+          progress: Callable[[int, int, float, float | None], None] | None = None) -> tuple[Regressor, dict]:
     val_x, val_y = sample_batch(val_pool, np.random.default_rng(seed + 1), 2048)
-    with torch.no_grad():  # the "bypass" of parameter regression: predicting the train mean every time
-        mean_loss = loss_fn(train_pool.ref_units.mean(0).expand_as(val_y), val_y).item()
-    best = {"val_loss": float("inf"), "step": 0, "state": None}
-    started = time.perf_counter()
-    for step in range(1, profile.steps + 1):
-        x, y = sample_batch(train_pool, rng, profile.batch)
-        loss = loss_fn(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        val = None
-        if step % profile.validate_every == 0 or step == profile.steps:
-            with torch.no_grad():
-                model.eval()
-                val = loss_fn(model(val_x), val_y).item()
-                model.train()
-            if val < best["val_loss"]:
-                best = {"val_loss": val, "step": step,
-                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-        if progress:
-            progress(step, profile.steps, float(loss.item()), val)
-    model.load_state_dict(best["state"])
-    model.eval()
-    return model, {"val_param_mse": best["val_loss"], "val_mean_predictor_mse": mean_loss,
-                   "val_param_error_explained": 1.0 - best["val_loss"] / mean_loss if mean_loss else None,
-                   "best_step": best["step"], "steps": profile.steps,
-                   "train_seconds": time.perf_counter() - started}
+    return fit(lambda rng, n: sample_batch(train_pool, rng, n), val_x, val_y, _weights(), steps=profile.steps,
+               batch=profile.batch, hidden=profile.hidden, learning_rate=profile.learning_rate,
+               validate_every=profile.validate_every, seed=seed, mean_y=train_pool.ref_units.mean(0),
+               progress=progress)
 
 
-__all__ = ["Controller", "PROFILES", "ReferencePool", "build_pool", "sample_batch", "train"]
+__all__ = ["PROFILES", "ReferencePool", "build_pool", "sample_batch", "train"]

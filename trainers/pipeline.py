@@ -13,7 +13,7 @@ import numpy as np
 
 from harness.errors import UserError
 
-TRAINED_TASKS = ("eq", "compressor")  # the mastering trainer comes next (Trainers issue)
+TRAINED_TASKS = ("eq", "compressor", "mastering")
 
 
 def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
@@ -31,8 +31,8 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
     if device != "cpu":
         raise UserError(f"--device {device}: this trainer runs on the CPU (the quick profile's spectra are small); "
                         "a CUDA path comes with the full profile")
-    if task == "compressor":
-        return _train_compressor(suite, profile=profile, seed=seed, models_root=models_root, device=device,
+    if task in ("compressor", "mastering"):
+        return _train_regression(task, suite, profile=profile, seed=seed, models_root=models_root, device=device,
                                  progress=progress, log=log)
     from trainers import eq as trainer
     from trainers.common.release import write_release
@@ -81,18 +81,21 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
                          root=models_root)
 
 
-def _train_compressor(suite, *, profile: str, seed: int, models_root: Path | None, device: str,
+def _train_regression(task: str, suite, *, profile: str, seed: int, models_root: Path | None, device: str,
                       progress: Callable[[int, int, float, float | None], None] | None,
                       log: Callable[[str], None]) -> Path:
+    """The trainers whose examples carry exact oracles: parameter regression on a pool drawn once."""
     import torch
 
     from harness.corpus.build import build_corpus
+    from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
     from harness.tasks import get_task
     from harness.tasks.base import resolve_params
     from harness.tasks.examples import load_source_clip
-    from trainers import compressor as trainer
+    from trainers import compressor, mastering
     from trainers.common.release import write_release
 
+    trainer = compressor if task == "compressor" else mastering
     if profile not in trainer.PROFILES:
         raise UserError(f"unknown profile {profile!r} (known: {', '.join(trainer.PROFILES)})")
     chosen = trainer.PROFILES[profile]
@@ -100,8 +103,9 @@ def _train_compressor(suite, *, profile: str, seed: int, models_root: Path | Non
     torch.set_num_threads(1)
     started = time.perf_counter()
     manifest = build_corpus(suite)
-    params = resolve_params(get_task("compressor").defaults,
-                            suite.tasks["compressor"].degradation if "compressor" in suite.tasks else {}, "compressor")
+    params = resolve_params(get_task(task).defaults, suite.tasks[task].degradation if task in suite.tasks else {},
+                            task)
+    cfg = suite.tasks.get(task)
     pools = {}
     for offset, split in enumerate(("train", "validation")):
         records = manifest.split(split)
@@ -109,16 +113,26 @@ def _train_compressor(suite, *, profile: str, seed: int, models_root: Path | Non
             raise UserError(f"suite {suite.name}: the corpus has fewer than 2 {split} clips (a reference needs "
                             "another clip)")
         sources = [load_source_clip(manifest, rec) for rec in records]
-        pools[split] = trainer.build_pool(sources, [r.sha256 for r in records], params, chosen.settings_per_clip,
-                                          seed + 10 * offset)
-        log(f"{split}: {len(sources)} clips, {len(pools[split].ref_clip)} rendered references")
+        hashes = [r.sha256 for r in records]
+        if task == "compressor":
+            pools[split] = compressor.build_pool(sources, hashes, params, chosen.settings_per_clip, seed + 10 * offset)
+            size = len(pools[split].ref_clip)
+        else:
+            pools[split] = mastering.build_pool(
+                sources, hashes, params, chosen.draws_per_clip, seed + 10 * offset,
+                target_lufs=cfg.target_lufs if cfg and cfg.target_lufs is not None else DEFAULT_TARGET_LUFS,
+                ceiling_dbtp=cfg.ceiling_dbtp if cfg and cfg.ceiling_dbtp is not None else DEFAULT_CEILING_DBTP)
+            size = len(pools[split].units)
+        log(f"{split}: {len(sources)} clips, {size} examples")
     model, metrics = trainer.train(pools["train"], pools["validation"], profile=chosen, seed=seed, progress=progress)
-    calibration, _ = trainer.sample_batch(pools["train"], np.random.default_rng(seed + 2), 256)
+    if task == "compressor":
+        calibration = compressor.sample_batch(pools["train"], np.random.default_rng(seed + 2), 256)[0].numpy()
+    else:
+        calibration = pools["train"].features[:256].numpy()
     card = {"profile": profile, "seed": seed, "device": device, "suite": suite.name,
             "corpus_manifest": manifest.manifest_hash, "train_clip_sha256": sorted(pools["train"].sha256),
             "validation_clip_sha256": sorted(pools["validation"].sha256), "validation": metrics,
             "wall_seconds": time.perf_counter() - started,
             "param_spec": [{"name": s.name, "min": s.min, "max": s.max, "scale": s.scale, "unit": s.unit}
                            for s in trainer.SPECS]}
-    return write_release(model, "compressor", [s.name for s in trainer.SPECS], calibration.numpy(), card,
-                         root=models_root)
+    return write_release(model, task, [s.name for s in trainer.SPECS], calibration, card, root=models_root)

@@ -14,7 +14,7 @@ EXAMPLES = """examples:
   DAWG_BENCH_HOME=/tmp/dawg dawg-bench demo      # keep its cache somewhere else
 
 Steps: build (or reuse) the suite's generated corpus; train a quick model for each task that has a
-trainer and no release yet (eq, compressor; --no-train to skip); score every candidate that exists (bounds,
+trainer and no release yet (eq, compressor, mastering; --no-train to skip); score every candidate that exists (bounds,
 rules, match, matchering if installed, and every model release in the registry folder, FP32 and
 INT8); measure CPU latency and project T4/A10G for each release; gate the newest releases; print
 the scorecards and the verdict. A second run reuses the cached corpus and finished results.
@@ -22,8 +22,8 @@ exit codes: the gate's — 0 every release passed, 1 a gate failed or nothing to
 """
 
 NOT_BUILT = (
-    "a quick mastering model (issue: trainers) — eq and compressor are trained when missing",
     "the leadership dashboard (issue: dashboards)",
+    "the browser target: onnxruntime-web in Chromium (issue: browser)",
 )
 
 

@@ -10,9 +10,9 @@ EXAMPLES = """examples:
   dawg-bench train eq --suite demo --seed 3
   dawg-bench train eq --profile full           # longer; same data, more steps
 
-Trained today: eq (frequency-domain damage, 1/3-octave loss) and compressor (parameter regression on
-rendered references); docs/trainers.md. The mastering trainer is open work. A release is written whole
-or not at all, never over another.
+Trainers: eq (frequency-domain damage, 1/3-octave loss), compressor (parameter regression on rendered
+references) and mastering (parameter regression on the task's own examples and exact oracles);
+docs/trainers.md. A release is written whole or not at all, never over another.
 exit codes: 0 a release was written · 2 bad input (unknown task or profile, no train clips)
 """
 

@@ -1,0 +1,93 @@
+"""The mastering controller trainer: parameter regression on the task's own examples and exact oracles.
+
+Each example is drawn with the task's own generator (harness/tasks/mastering.py `make_example`, fresh damage
+and both variants, the reference-based one with the harness's partner rule) on a train clip; its inputs are
+`query_features(example.query)` — exactly what the harness feeds a controller — and its target is the
+oracle chain's unit parameters (inverse tilt and mud, the glue compressor shifted by the level drop, the
+limiter at the ceiling; plus the reference's bells in the reference-based variant). Examples whose oracle
+is not exact (makeup out of range) are left out. Rendering an example costs ~0.2 s, so the pool is drawn
+once; the audio-domain loss through the twins is the next step (Trainers issue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from harness.controller_inputs import query_features
+from harness.dsp import MasteringChain
+from harness.tasks import get_task
+from harness.tasks.examples import partner_of
+from trainers.common.regression import Regressor, fit
+
+SPECS = MasteringChain.SPECS
+VARIANTS = ("reference_free", "reference_based")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    draws_per_clip: int  # examples per clip and variant
+    steps: int
+    batch: int
+    hidden: int
+    learning_rate: float
+    validate_every: int
+
+
+PROFILES = {
+    "quick": Profile("quick", draws_per_clip=1, steps=3000, batch=128, hidden=128, learning_rate=1e-3,
+                     validate_every=250),
+    "full": Profile("full", draws_per_clip=16, steps=30000, batch=512, hidden=256, learning_rate=1e-3,
+                    validate_every=1000),
+}
+
+
+@dataclass
+class ExamplePool:
+    features: torch.Tensor  # (examples, F)
+    units: torch.Tensor  # (examples, P) the oracle chain's unit parameters
+    sha256: list[str]
+
+
+def build_pool(sources: list, sha256: list[str], params: dict, draws_per_clip: int, seed: int, *,
+               target_lufs: float, ceiling_dbtp: float,
+               progress: Callable[[int, int], None] | None = None) -> ExamplePool:
+    spec = get_task("mastering")
+    rng = np.random.default_rng(seed)
+    feats, units = [], []
+    total, done = len(sources) * len(VARIANTS) * draws_per_clip, 0
+    for i, clip in enumerate(sources):
+        partner = partner_of(sources, i)
+        for variant in VARIANTS:
+            for _ in range(draws_per_clip):
+                done += 1
+                if variant == "reference_based" and partner is None:
+                    continue
+                example = spec.make_example(clip, params, rng, variant=variant, partner=partner,
+                                            target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp)
+                if not example.oracle_exact:
+                    continue
+                feats.append(query_features(example.query)[0])
+                units.append(example.oracle.to_unit_vector())
+                if progress:
+                    progress(done, total)
+    return ExamplePool(torch.from_numpy(np.stack(feats)).float(), torch.from_numpy(np.stack(units)).float(), sha256)
+
+
+def train(train_pool: ExamplePool, val_pool: ExamplePool, *, profile: Profile, seed: int,
+          progress: Callable[[int, int, float, float | None], None] | None = None) -> tuple[Regressor, dict]:
+    def sample(rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.from_numpy(rng.integers(0, len(train_pool.units), n))
+        return train_pool.features[idx], train_pool.units[idx]
+
+    weights = torch.ones(len(SPECS))
+    return fit(sample, val_pool.features, val_pool.units, weights, steps=profile.steps, batch=profile.batch,
+               hidden=profile.hidden, learning_rate=profile.learning_rate, validate_every=profile.validate_every,
+               seed=seed, mean_y=train_pool.units.mean(0), progress=progress)
+
+
+__all__ = ["PROFILES", "ExamplePool", "build_pool", "train"]
