@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import brentq
 from scipy.stats import norm
 
 from harness.errors import UserError
+from pricing.data_files import load_table
 
 HOURS_PER_MONTH = Decimal(730)
 SECONDS_PER_MONTH = 730 * 3600
@@ -103,22 +104,7 @@ class LoadProfile(BaseModel):
 
 def load_profile(name_or_path: str | Path) -> LoadProfile:
     """A profile by name (`pricing/profiles/<name>.toml`) or path; bad data raises UserError naming the file."""
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = PROFILES_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
-        known = ", ".join(profile_names())
-        raise UserError(f"{path}: no such load profile (known: {known})")
-    try:
-        raw = tomllib.loads(path.read_text())["profile"]
-        return LoadProfile(name=path.stem, **raw)
-    except KeyError:
-        raise UserError(f"{path}: needs a [profile] table") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UserError(f"{path}: {'.'.join(str(x) for x in first['loc'])}: {first['msg']}") from None
+    return load_table(name_or_path, PROFILES_DIR, "profile", LoadProfile, "load profile")
 
 
 def profile_names() -> list[str]:

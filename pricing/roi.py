@@ -20,17 +20,17 @@ runs in float64 over all draws at once and its percentiles are reported as Decim
 from __future__ import annotations
 
 import math
-import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy.stats import norm
 
 from harness.errors import UserError
 from harness.tasks import distributions
+from pricing.data_files import load_table
 
 ROI_DIR = Path(__file__).resolve().parent / "roi"
 CENT = Decimal("0.01")
@@ -154,24 +154,7 @@ class RoiInputs(BaseModel):
 
 
 def load_roi(name_or_path: str | Path) -> RoiInputs:
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = ROI_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in ROI_DIR.glob("*.toml")))
-        raise UserError(f"{path}: no such ROI input file (known: {known})")
-    try:
-        raw = tomllib.loads(path.read_text())["roi"]
-        return RoiInputs(name=path.stem, **raw)
-    except KeyError:
-        raise UserError(f"{path}: needs a [roi] table") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        msg = str(first["msg"]).removeprefix("Value error, ")
-        where = ".".join(str(x) for x in first["loc"])
-        raise UserError(f"{path}: {where + ': ' if where else ''}{msg}") from None
+    return load_table(name_or_path, ROI_DIR, "roi", RoiInputs, "ROI input file")
 
 
 def with_capacity_cost(inputs: RoiInputs, capacity: dict, target: str | None = None,

@@ -35,7 +35,6 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
         return _train_regression(task, suite, profile=profile, seed=seed, models_root=models_root, device=device,
                                  progress=progress, log=log)
     from trainers import eq as trainer
-    from trainers.common.release import write_release
     from trainers.common.spectral_features import spectral_clip
 
     if profile not in trainer.PROFILES:
@@ -67,18 +66,30 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
     from harness.tasks import get_task
     from harness.tasks.base import resolve_params
 
-    params = resolve_params(get_task(task).defaults, {}, task)
+    # calibration inputs drawn like the training ones: the suite's own damage distributions
+    params = resolve_params(get_task(task).defaults, suite.tasks[task].degradation if task in suite.tasks else {},
+                            task)
     damage = trainer.damage_power(params, rng, len(idx), 0.2, freqs, sr)
     with torch.no_grad():
         calibration = maker.features(sets["train"].power[idx], damage, sets["train"].stats[idx]).numpy()
+    return _release(model, task, trainer.SPECS, calibration.astype(np.float32), metrics, suite=suite,
+                    manifest=manifest, train_sha256=sets["train"].sha256, val_sha256=sets["validation"].sha256,
+                    profile=profile, seed=seed, device=device, started=started, models_root=models_root)
+
+
+def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *, suite, manifest,
+             train_sha256: list[str], val_sha256: list[str], profile: str, seed: int, device: str, started: float,
+             models_root: Path | None) -> Path:
+    """The card every trainer writes (provenance, the clips it saw, validation) and the release itself."""
+    from trainers.common.release import write_release
+
     card = {"profile": profile, "seed": seed, "device": device, "suite": suite.name,
-            "corpus_manifest": manifest.manifest_hash, "train_clip_sha256": sorted(sets["train"].sha256),
-            "validation_clip_sha256": sorted(sets["validation"].sha256), "validation": metrics,
+            "corpus_manifest": manifest.manifest_hash, "train_clip_sha256": sorted(train_sha256),
+            "validation_clip_sha256": sorted(val_sha256), "validation": metrics,
             "wall_seconds": time.perf_counter() - started,
             "param_spec": [{"name": s.name, "min": s.min, "max": s.max, "scale": s.scale, "unit": s.unit}
-                           for s in trainer.SPECS]}
-    return write_release(model, task, [s.name for s in trainer.SPECS], calibration.astype(np.float32), card,
-                         root=models_root)
+                           for s in specs]}
+    return write_release(model, task, [s.name for s in specs], calibration, card, root=models_root)
 
 
 def _train_regression(task: str, suite, *, profile: str, seed: int, models_root: Path | None, device: str,
@@ -93,7 +104,6 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
     from harness.tasks.base import resolve_params
     from harness.tasks.examples import load_source_clip
     from trainers import compressor, mastering
-    from trainers.common.release import write_release
 
     trainer = compressor if task == "compressor" else mastering
     if profile not in trainer.PROFILES:
@@ -129,10 +139,6 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
         calibration = compressor.sample_batch(pools["train"], np.random.default_rng(seed + 2), 256)[0].numpy()
     else:
         calibration = pools["train"].features[:256].numpy()
-    card = {"profile": profile, "seed": seed, "device": device, "suite": suite.name,
-            "corpus_manifest": manifest.manifest_hash, "train_clip_sha256": sorted(pools["train"].sha256),
-            "validation_clip_sha256": sorted(pools["validation"].sha256), "validation": metrics,
-            "wall_seconds": time.perf_counter() - started,
-            "param_spec": [{"name": s.name, "min": s.min, "max": s.max, "scale": s.scale, "unit": s.unit}
-                           for s in trainer.SPECS]}
-    return write_release(model, task, [s.name for s in trainer.SPECS], calibration, card, root=models_root)
+    return _release(model, task, trainer.SPECS, calibration, metrics, suite=suite, manifest=manifest,
+                    train_sha256=pools["train"].sha256, val_sha256=pools["validation"].sha256, profile=profile,
+                    seed=seed, device=device, started=started, models_root=models_root)
