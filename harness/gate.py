@@ -62,18 +62,19 @@ def gate_all(suite: Suite, targets: list[Gated], store: Store, releases: list[Re
     return results
 
 
-def find_run(store: Store, suite: Suite, candidate: str) -> tuple[str | None, str]:
-    """The newest complete run of this suite's scoring content that scored `candidate`, or why none."""
+def find_run(store: Store, suite: Suite, candidate: str) -> tuple[Any | None, str]:
+    """The newest complete run (its store row) of this suite's scoring content that scored `candidate`,
+    or why none. The identity is read from the row `runs()` returns: one query for all runs."""
     from harness.runner import suite_content_hash
 
     wanted = suite_content_hash(suite)
     other_content = 0
     for run in store.runs():
-        scored = store.run_identity(run["run_id"]).get("candidates", {})
-        if candidate not in scored:
+        identity = json.loads(run["environment"] or "{}").get("identity", {})
+        if candidate not in identity.get("candidates", {}):
             continue
-        if store.run_identity(run["run_id"]).get("suite") == wanted:
-            return run["run_id"], ""
+        if identity.get("suite") == wanted:
+            return run, ""
         other_content += run["suite"] == suite.name
     if other_content:
         return None, (f"{other_content} run(s) of a suite named {suite.name!r} scored {candidate}, but with other "
@@ -182,11 +183,12 @@ def _enough_examples(suite: Suite, report: dict, rows: list[dict], candidate: st
 
 def evaluate(suite: Suite, gated: Gated, store: Store, *, previous: Gated | None = None,
              latencies: list[dict] | None = None) -> tuple[str, list[Verdict]]:
-    run_id, why = find_run(store, suite, gated.candidate)
-    if run_id is None:
+    run, why = find_run(store, suite, gated.candidate)
+    if run is None:
         return NO_RUN, [Verdict("evidence exists", gated.task or "all", False, why)]
+    run_id = run["run_id"]
     rows = store.clip_results(run_id)
-    report = _report(store, run_id)
+    report = json.loads(run["report"] or "{}")
     tasks = [gated.task] if gated.task else sorted({r["task"] for r in rows if r["candidate"] == gated.candidate})
     tasks = [t for t in tasks if t in suite.tasks]
     if not tasks:
@@ -202,13 +204,6 @@ def evaluate(suite: Suite, gated: Gated, store: Store, *, previous: Gated | None
                             latencies=latencies, previous=previous)
         verdicts += [judge(evidence, bar) for bar in bars]
     return run_id, verdicts
-
-
-def _report(store: Store, run_id: str) -> dict[str, Any]:
-    for run in store.runs():
-        if run["run_id"] == run_id:
-            return json.loads(run["report"] or "{}")
-    return {}
 
 
 def junit_xml(suite: str, label: str, verdicts: list[Verdict], run_id: str | None = None) -> str:
