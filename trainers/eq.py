@@ -15,7 +15,6 @@ flat EQ; and its gains pass through a learned strength in [0, 1].
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +25,8 @@ from harness.dsp.eq import EQ
 from harness.tasks import get_task
 from harness.tasks.base import resolve_params
 from harness.tasks.eq import sample_damage
+from trainers.common import loop
+from trainers.common.checkpoint import Checkpointer
 from trainers.common.render import eq_power_response, eq_sections, unit_to_params
 from trainers.common.spectral_features import N_BANDS, FeatureMaker, SpectralClip
 
@@ -146,16 +147,14 @@ def loss_fn(maker: FeatureMaker, clean: torch.Tensor, damaged: torch.Tensor, uni
 
 def train(train_set: SpectralSet, val_set: SpectralSet, maker: FeatureMaker, *,
           profile: Profile, seed: int, progress: Callable[[int, int, float, float | None], None] | None = None,
-          suite_params: dict | None = None) -> tuple[Controller, dict]:
+          suite_params: dict | None = None, checkpoint: Checkpointer | None = None,
+          log: Callable[[str], None] | None = None) -> tuple[Controller, dict]:
     """Train; return the best controller (by validation loss) and its metrics."""
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     params = resolve_params(get_task("eq").defaults, suite_params or {}, "eq")
     freqs_hz, sr = maker.freqs_hz, maker.sr
     n_in = N_BANDS + 5
     model = Controller(n_in, profile.hidden)
-    opt = torch.optim.AdamW(model.parameters(), lr=profile.learning_rate, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=profile.steps)
     # A fixed validation draw: the same damage on every evaluation, so the metric is comparable across steps.
     val_rng = np.random.default_rng(seed + 1)
     val_index = np.arange(len(val_set.clips)).repeat(4)
@@ -166,37 +165,28 @@ def train(train_set: SpectralSet, val_set: SpectralSet, maker: FeatureMaker, *,
     flat = torch.tensor(EQ().to_unit_vector(), dtype=torch.float32).expand(len(val_index), -1)
     with torch.no_grad():
         bypass = loss_fn(maker, val_clean, val_damaged, flat, freqs_hz, sr).item()
-    best = {"val_loss": float("inf"), "step": 0, "state": None}
-    started = time.perf_counter()
-    for step in range(1, profile.steps + 1):
+
+    def batch_loss(net: torch.nn.Module, rng: np.random.Generator) -> torch.Tensor:
         idx = torch.from_numpy(rng.integers(0, len(train_set.clips), profile.batch))
         clean = train_set.power[idx]
         if profile.augment_db > 0:
             clean = clean * augmentation_power(rng, profile.batch, profile.augment_db, freqs_hz, sr)
         damage = damage_power(params, rng, profile.batch, profile.undamaged_share, freqs_hz, sr)
         features = maker.features(clean, damage, train_set.stats[idx])
-        loss = loss_fn(maker, clean, clean * damage, model(features), freqs_hz, sr)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        val = None
-        if step % profile.validate_every == 0 or step == profile.steps:
-            with torch.no_grad():
-                model.eval()
-                val = loss_fn(maker, val_clean, val_damaged, model(val_features), freqs_hz, sr).item()
-                model.train()
-            if val < best["val_loss"]:
-                best = {"val_loss": val, "step": step,
-                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-        if progress:
-            progress(step, profile.steps, float(loss.item()), val)
-    model.load_state_dict(best["state"])
-    model.eval()
+        return loss_fn(maker, clean, clean * damage, net(features), freqs_hz, sr)
+
+    def validate(net: torch.nn.Module) -> float:
+        return loss_fn(maker, val_clean, val_damaged, net(val_features), freqs_hz, sr).item()
+
+    result = loop.run(model, batch_loss, validate,
+                      loop.LoopSettings(steps=profile.steps, validate_every=profile.validate_every,
+                                        learning_rate=profile.learning_rate, seed=seed, clip_grad_norm=1.0),
+                      checkpoint=checkpoint, progress=progress, log=log)
+    best = {"val_loss": result["val_loss"], "step": result["best_step"]}
     metrics = {"val_tonal_mse_db2": best["val_loss"], "val_bypass_tonal_mse_db2": bypass,
                "val_gap_closed_tonal": 1.0 - best["val_loss"] / bypass if bypass else None,
-               "best_step": best["step"], "steps": profile.steps, "train_seconds": time.perf_counter() - started}
+               "best_step": best["step"], "steps": profile.steps, "train_seconds": result["train_seconds"],
+               "resumed_from_step": result["resumed_from"]}
     return model, metrics
 
 

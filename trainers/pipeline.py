@@ -5,6 +5,7 @@ refuse to score a release on a clip it trained on."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +20,75 @@ TRAINED_TASKS = ("eq", "compressor", "mastering")
 def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
                models_root: Path | None = None, device: str = "cpu",
                progress: Callable[[int, int, float, float | None], None] | None = None,
-               log: Callable[[str], None] = print) -> Path:
+               log: Callable[[str], None] = print, steps: int | None = None, fresh: bool = False,
+               checkpoint_dir: Path | None = None) -> Path | None:
+    """Train `task` on `suite`'s train split and write a release; returns its folder (None on the ranks
+    other than 0 under torchrun: rank 0 alone writes). `steps` overrides the profile's step count;
+    `fresh` discards a checkpoint of the same training instead of resuming from it."""
+    from trainers.common import distributed
+
+    with distributed.process_group(device):
+        return _train_task(task, suite, profile=profile, seed=seed, models_root=models_root, device=device,
+                           progress=progress, log=log, steps=steps, fresh=fresh, checkpoint_dir=checkpoint_dir)
+
+
+def _corpus(suite, log: Callable[[str], None]):
+    """The suite's corpus; under torchrun rank 0 builds it first and the others then read the cache."""
+    from harness.corpus.build import build_corpus
+    from trainers.common import distributed
+
+    rank, _ = distributed.rank_and_world()
+    if rank == 0:
+        manifest = build_corpus(suite)
+    distributed.barrier()
+    if rank != 0:
+        manifest = build_corpus(suite)
+    return manifest
+
+
+def _checkpointer(task: str, suite, manifest, profile: str, seed: int, steps: int, fresh: bool,
+                  folder: Path | None):
+    from trainers.common import distributed
+    from trainers.common.checkpoint import Checkpointer
+
+    rank, world = distributed.rank_and_world()
+    checkpoint = Checkpointer.for_training({"task": task, "suite": suite.name, "corpus": manifest.manifest_hash,
+                                            "profile": profile, "seed": seed, "steps": steps, "world": world},
+                                           folder)
+    if fresh and rank == 0:
+        checkpoint.discard()
+    distributed.barrier()
+    return checkpoint
+
+
+def _finish(model, checkpoint, write: Callable[[], Path]) -> Path | None:
+    """Rank 0 writes the release and drops the checkpoint; under torchrun every rank logs its parameter
+    digest (equal digests: DDP kept the ranks in step)."""
+    from trainers.common import distributed
+
+    rank, world = distributed.rank_and_world()
+    if world > 1:  # every rank says it (not through `log`, which only rank 0 speaks through)
+        print(f"rank {rank}/{world}: parameters sha256 {distributed.parameter_digest(model)}", file=sys.stderr,
+              flush=True)
+    folder = write() if rank == 0 else None
+    if rank == 0:
+        checkpoint.discard()  # the release holds the result now; a rerun starts a new version
+    distributed.barrier()
+    return folder
+
+
+def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path | None, device: str,
+                progress, log: Callable[[str], None], steps: int | None, fresh: bool,
+                checkpoint_dir: Path | None) -> Path | None:
     import torch
 
-    from harness.corpus.build import build_corpus
     from harness.tasks.examples import load_source_clip
+    from trainers.common import distributed
 
+    if distributed.rank_and_world()[0] != 0:
+        log = _silent
+    if steps is not None and steps < 1:
+        raise UserError(f"--steps must be ≥ 1 (got {steps})")
     if task not in TRAINED_TASKS:
         raise UserError(f"no trainer for task {task!r} yet (trained: {', '.join(TRAINED_TASKS)}); "
                         "the mastering trainer is open work (Trainers issue)")
@@ -33,16 +97,19 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
                         "a CUDA path comes with the full profile")
     if task in ("compressor", "mastering"):
         return _train_regression(task, suite, profile=profile, seed=seed, models_root=models_root, device=device,
-                                 progress=progress, log=log)
+                                 progress=progress, log=log, steps=steps, fresh=fresh, checkpoint_dir=checkpoint_dir)
     from trainers import eq as trainer
     from trainers.common.spectral_features import spectral_clip
 
     if profile not in trainer.PROFILES:
         raise UserError(f"unknown profile {profile!r} (known: {', '.join(trainer.PROFILES)})")
+    chosen = trainer.PROFILES[profile]
+    chosen = _with_steps(chosen, steps)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)  # same seed, same result: one thread makes the float sums' order fixed
     started = time.perf_counter()
-    manifest = build_corpus(suite)  # the suite (harness.suite_schema.Suite) is loaded by the command
+    manifest = _corpus(suite, log)  # the suite (harness.suite_schema.Suite) is loaded by the command
+    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir)
     sets, maker = {}, None
     for split in ("train", "validation"):
         records = manifest.split(split)
@@ -58,8 +125,9 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
         sets[split] = trainer.SpectralSet.of(clips, hashes, maker)
         log(f"{split}: {len(clips)} clips from corpus {manifest.manifest_hash[:12]}")
     model, metrics = trainer.train(sets["train"], sets["validation"], maker,
-                                   profile=trainer.PROFILES[profile], seed=seed, progress=progress,
-                                   suite_params=suite.tasks[task].degradation if task in suite.tasks else None)
+                                   profile=chosen, seed=seed, progress=progress,
+                                   suite_params=suite.tasks[task].degradation if task in suite.tasks else None,
+                                   checkpoint=checkpoint, log=log)
     freqs, sr = maker.freqs_hz, maker.sr
     rng = np.random.default_rng(seed + 2)
     idx = rng.integers(0, len(sets["train"].clips), 256)
@@ -72,18 +140,21 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
     damage = trainer.damage_power(params, rng, len(idx), 0.2, freqs, sr)
     with torch.no_grad():
         calibration = maker.features(sets["train"].power[idx], damage, sets["train"].stats[idx]).numpy()
-    return _release(model, task, trainer.SPECS, calibration.astype(np.float32), metrics, suite=suite,
-                    manifest=manifest, train_sha256=sets["train"].sha256, val_sha256=sets["validation"].sha256,
-                    profile=profile, seed=seed, device=device, started=started, models_root=models_root)
+    return _finish(model, checkpoint, lambda: _release(
+        model, task, trainer.SPECS, calibration.astype(np.float32), metrics, suite=suite, manifest=manifest,
+        train_sha256=sets["train"].sha256, val_sha256=sets["validation"].sha256, profile=profile, seed=seed,
+        device=device, started=started, models_root=models_root))
 
 
 def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *, suite, manifest,
              train_sha256: list[str], val_sha256: list[str], profile: str, seed: int, device: str, started: float,
              models_root: Path | None) -> Path:
     """The card every trainer writes (provenance, the clips it saw, validation) and the release itself."""
+    from trainers.common import distributed
     from trainers.common.release import write_release
 
-    card = {"profile": profile, "seed": seed, "device": device, "suite": suite.name,
+    card = {"profile": profile, "seed": seed, "device": device, "ranks": distributed.rank_and_world()[1],
+            "suite": suite.name,
             "corpus_manifest": manifest.manifest_hash, "train_clip_sha256": sorted(train_sha256),
             "validation_clip_sha256": sorted(val_sha256), "validation": metrics,
             "wall_seconds": time.perf_counter() - started,
@@ -94,11 +165,11 @@ def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *,
 
 def _train_regression(task: str, suite, *, profile: str, seed: int, models_root: Path | None, device: str,
                       progress: Callable[[int, int, float, float | None], None] | None,
-                      log: Callable[[str], None]) -> Path:
+                      log: Callable[[str], None], steps: int | None, fresh: bool,
+                      checkpoint_dir: Path | None) -> Path | None:
     """The trainers whose examples carry exact oracles: parameter regression on a pool drawn once."""
     import torch
 
-    from harness.corpus.build import build_corpus
     from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
     from harness.tasks import get_task
     from harness.tasks.base import resolve_params
@@ -109,10 +180,12 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
     if profile not in trainer.PROFILES:
         raise UserError(f"unknown profile {profile!r} (known: {', '.join(trainer.PROFILES)})")
     chosen = trainer.PROFILES[profile]
+    chosen = _with_steps(chosen, steps)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     started = time.perf_counter()
-    manifest = build_corpus(suite)
+    manifest = _corpus(suite, log)
+    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir)
     params = resolve_params(get_task(task).defaults, suite.tasks[task].degradation if task in suite.tasks else {},
                             task)
     cfg = suite.tasks.get(task)
@@ -134,11 +207,26 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
                 ceiling_dbtp=cfg.ceiling_dbtp if cfg and cfg.ceiling_dbtp is not None else DEFAULT_CEILING_DBTP)
             size = len(pools[split].units)
         log(f"{split}: {len(sources)} clips, {size} examples")
-    model, metrics = trainer.train(pools["train"], pools["validation"], profile=chosen, seed=seed, progress=progress)
+    model, metrics = trainer.train(pools["train"], pools["validation"], profile=chosen, seed=seed, progress=progress,
+                                   checkpoint=checkpoint, log=log)
     if task == "compressor":
         calibration = compressor.sample_batch(pools["train"], np.random.default_rng(seed + 2), 256)[0].numpy()
     else:
         calibration = pools["train"].features[:256].numpy()
-    return _release(model, task, trainer.SPECS, calibration, metrics, suite=suite, manifest=manifest,
-                    train_sha256=pools["train"].sha256, val_sha256=pools["validation"].sha256, profile=profile,
-                    seed=seed, device=device, started=started, models_root=models_root)
+    return _finish(model, checkpoint, lambda: _release(
+        model, task, trainer.SPECS, calibration, metrics, suite=suite, manifest=manifest,
+        train_sha256=pools["train"].sha256, val_sha256=pools["validation"].sha256, profile=profile, seed=seed,
+        device=device, started=started, models_root=models_root))
+
+
+def _with_steps(profile, steps: int | None):
+    """The profile with `steps` steps, validated (and checkpointed) at least ten times on the way."""
+    import dataclasses
+
+    if not steps:
+        return profile
+    return dataclasses.replace(profile, steps=steps, validate_every=max(1, min(profile.validate_every, steps // 10)))
+
+
+def _silent(line: str) -> None:
+    """Ranks other than 0 keep quiet, so a torchrun log reads like a single process's."""

@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _train_missing(suite, console) -> None:
     """Quick models for the tasks that have a trainer and no release yet (on the suite's train split)."""
+    from harness.commands.train import training_progress
     from harness.models import models_dir, newest_per_task
     from harness.progress import reporting
     from trainers.pipeline import TRAINED_TASKS, train_task
@@ -52,7 +53,7 @@ def _train_missing(suite, console) -> None:
     for task in [t for t in TRAINED_TASKS if t in suite.tasks and t not in have]:
         with reporting(console, f"training a quick {task} model") as progress:
             folder = train_task(task, suite, profile="quick", models_root=models_dir(),
-                                progress=lambda step, total, loss, val: progress(step, total),
+                                progress=training_progress(progress),
                                 log=lambda line: console.print(f"  {line}", highlight=False))
         console.print(f"trained {folder.name} ({task}, quick profile) → {folder}", highlight=False)
 

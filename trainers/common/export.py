@@ -8,6 +8,23 @@ from pathlib import Path
 import torch
 
 
+def strip_debug_info(path: str | Path) -> Path:
+    """Drop what only a debugger reads: per-node metadata (the exporter writes each node's Python stack
+    trace, with this machine's file paths), doc strings and intermediate shape annotations. On a small
+    controller that is a third of the file; the graph and its weights are untouched."""
+    import onnx
+
+    path = Path(path)
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
+    del model.graph.value_info[:]
+    model.doc_string = ""
+    onnx.save(model, str(path))
+    return path
+
+
 def export_controller(model: torch.nn.Module, n_features: int, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -16,4 +33,4 @@ def export_controller(model: torch.nn.Module, n_features: int, path: str | Path)
     batch = torch.export.Dim("batch", min=1, max=4096)
     torch.onnx.export(model, example, str(path), input_names=["features"], output_names=["unit_params"],
                       dynamic_shapes=({0: batch},), external_data=False, dynamo=True, verbose=False)
-    return path
+    return strip_debug_info(path)
