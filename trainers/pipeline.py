@@ -154,7 +154,7 @@ def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *,
     from trainers.common.release import write_release
 
     card = {"profile": profile, "seed": seed, "device": device, "ranks": distributed.rank_and_world()[1],
-            "suite": suite.name,
+            "suite": suite.name, "parameters_sha256": distributed.parameter_digest(model),
             "corpus_manifest": manifest.manifest_hash, "train_clip_sha256": sorted(train_sha256),
             "validation_clip_sha256": sorted(val_sha256), "validation": metrics,
             "wall_seconds": time.perf_counter() - started,
