@@ -105,12 +105,13 @@ def _weights() -> torch.Tensor:
 
 def train(train_pool: ReferencePool, val_pool: ReferencePool, *, profile: Profile, seed: int,
           progress: Callable[[int, int, float, float | None], None] | None = None,
-          checkpoint: Checkpointer | None = None, log: Callable[[str], None] | None = None) -> tuple[Regressor, dict]:
+          checkpoint: Checkpointer | None = None, log: Callable[[str], None] | None = None,
+          device: str = "cpu") -> tuple[Regressor, dict]:
     val_x, val_y = sample_batch(val_pool, np.random.default_rng(seed + 1), 2048)
     return fit(lambda rng, n: sample_batch(train_pool, rng, n), val_x, val_y, _weights(), steps=profile.steps,
                batch=profile.batch, hidden=profile.hidden, learning_rate=profile.learning_rate,
                validate_every=profile.validate_every, seed=seed, mean_y=train_pool.ref_units.mean(0),
-               progress=progress, checkpoint=checkpoint, log=log)
+               progress=progress, checkpoint=checkpoint, log=log, device=device)
 
 
 __all__ = ["PROFILES", "ReferencePool", "build_pool", "sample_batch", "train"]

@@ -148,31 +148,34 @@ def loss_fn(maker: FeatureMaker, clean: torch.Tensor, damaged: torch.Tensor, uni
 def train(train_set: SpectralSet, val_set: SpectralSet, maker: FeatureMaker, *,
           profile: Profile, seed: int, progress: Callable[[int, int, float, float | None], None] | None = None,
           suite_params: dict | None = None, checkpoint: Checkpointer | None = None,
-          log: Callable[[str], None] | None = None) -> tuple[Controller, dict]:
-    """Train; return the best controller (by validation loss) and its metrics."""
+          log: Callable[[str], None] | None = None, device: str = "cpu") -> tuple[Controller, dict]:
+    """Train; return the best controller (by validation loss, on the CPU) and its metrics. Damage is drawn
+    on the CPU (numpy) and moved to `device`, where features, the renderer and the loss run."""
     torch.manual_seed(seed)
     params = resolve_params(get_task("eq").defaults, suite_params or {}, "eq")
     freqs_hz, sr = maker.freqs_hz, maker.sr
     n_in = N_BANDS + 5
-    model = Controller(n_in, profile.hidden)
+    model = Controller(n_in, profile.hidden).to(device)
+    maker.to(device)
+    power, stats = train_set.power.to(device), train_set.stats.to(device)
     # A fixed validation draw: the same damage on every evaluation, so the metric is comparable across steps.
     val_rng = np.random.default_rng(seed + 1)
     val_index = np.arange(len(val_set.clips)).repeat(4)
-    val_damage = damage_power(params, val_rng, len(val_index), profile.undamaged_share, freqs_hz, sr)
-    val_clean = val_set.power[val_index]
+    val_damage = damage_power(params, val_rng, len(val_index), profile.undamaged_share, freqs_hz, sr).to(device)
+    val_clean = val_set.power[val_index].to(device)
     val_damaged = val_clean * val_damage
-    val_features = maker.features(val_clean, val_damage, val_set.stats[val_index])
-    flat = torch.tensor(EQ().to_unit_vector(), dtype=torch.float32).expand(len(val_index), -1)
+    val_features = maker.features(val_clean, val_damage, val_set.stats[val_index].to(device))
+    flat = torch.tensor(EQ().to_unit_vector(), dtype=torch.float32, device=device).expand(len(val_index), -1)
     with torch.no_grad():
         bypass = loss_fn(maker, val_clean, val_damaged, flat, freqs_hz, sr).item()
 
     def batch_loss(net: torch.nn.Module, rng: np.random.Generator) -> torch.Tensor:
-        idx = torch.from_numpy(rng.integers(0, len(train_set.clips), profile.batch))
-        clean = train_set.power[idx]
+        idx = torch.from_numpy(rng.integers(0, len(train_set.clips), profile.batch)).to(device)
+        clean = power[idx]
         if profile.augment_db > 0:
-            clean = clean * augmentation_power(rng, profile.batch, profile.augment_db, freqs_hz, sr)
-        damage = damage_power(params, rng, profile.batch, profile.undamaged_share, freqs_hz, sr)
-        features = maker.features(clean, damage, train_set.stats[idx])
+            clean = clean * augmentation_power(rng, profile.batch, profile.augment_db, freqs_hz, sr).to(device)
+        damage = damage_power(params, rng, profile.batch, profile.undamaged_share, freqs_hz, sr).to(device)
+        features = maker.features(clean, damage, stats[idx])
         return loss_fn(maker, clean, clean * damage, net(features), freqs_hz, sr)
 
     def validate(net: torch.nn.Module) -> float:
@@ -183,6 +186,8 @@ def train(train_set: SpectralSet, val_set: SpectralSet, maker: FeatureMaker, *,
                                         learning_rate=profile.learning_rate, seed=seed, clip_grad_norm=1.0),
                       checkpoint=checkpoint, progress=progress, log=log)
     best = {"val_loss": result["val_loss"], "step": result["best_step"]}
+    model.cpu()
+    maker.to("cpu")
     metrics = {"val_tonal_mse_db2": best["val_loss"], "val_bypass_tonal_mse_db2": bypass,
                "val_gap_closed_tonal": 1.0 - best["val_loss"] / bypass if bypass else None,
                "best_step": best["step"], "steps": profile.steps, "train_seconds": result["train_seconds"],

@@ -81,7 +81,8 @@ def build_pool(sources: list, sha256: list[str], params: dict, draws_per_clip: i
 
 def train(train_pool: ExamplePool, val_pool: ExamplePool, *, profile: Profile, seed: int,
           progress: Callable[[int, int, float, float | None], None] | None = None,
-          checkpoint: Checkpointer | None = None, log: Callable[[str], None] | None = None) -> tuple[Regressor, dict]:
+          checkpoint: Checkpointer | None = None, log: Callable[[str], None] | None = None,
+          device: str = "cpu") -> tuple[Regressor, dict]:
     def sample(rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.from_numpy(rng.integers(0, len(train_pool.units), n))
         return train_pool.features[idx], train_pool.units[idx]
@@ -89,7 +90,8 @@ def train(train_pool: ExamplePool, val_pool: ExamplePool, *, profile: Profile, s
     weights = torch.ones(len(SPECS))
     return fit(sample, val_pool.features, val_pool.units, weights, steps=profile.steps, batch=profile.batch,
                hidden=profile.hidden, learning_rate=profile.learning_rate, validate_every=profile.validate_every,
-               seed=seed, mean_y=train_pool.units.mean(0), progress=progress, checkpoint=checkpoint, log=log)
+               seed=seed, mean_y=train_pool.units.mean(0), progress=progress, checkpoint=checkpoint, log=log,
+               device=device)
 
 
 __all__ = ["PROFILES", "ExamplePool", "build_pool", "train"]

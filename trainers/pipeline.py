@@ -92,9 +92,7 @@ def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path 
     if task not in TRAINED_TASKS:
         raise UserError(f"no trainer for task {task!r} yet (trained: {', '.join(TRAINED_TASKS)}); "
                         "the mastering trainer is open work (Trainers issue)")
-    if device != "cpu":
-        raise UserError(f"--device {device}: this trainer runs on the CPU (the quick profile's spectra are small); "
-                        "a CUDA path comes with the full profile")
+    device = _resolve_device(device)
     if task in ("compressor", "mastering"):
         return _train_regression(task, suite, profile=profile, seed=seed, models_root=models_root, device=device,
                                  progress=progress, log=log, steps=steps, fresh=fresh, checkpoint_dir=checkpoint_dir)
@@ -127,7 +125,7 @@ def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path 
     model, metrics = trainer.train(sets["train"], sets["validation"], maker,
                                    profile=chosen, seed=seed, progress=progress,
                                    suite_params=suite.tasks[task].degradation if task in suite.tasks else None,
-                                   checkpoint=checkpoint, log=log)
+                                   checkpoint=checkpoint, log=log, device=device)
     freqs, sr = maker.freqs_hz, maker.sr
     rng = np.random.default_rng(seed + 2)
     idx = rng.integers(0, len(sets["train"].clips), 256)
@@ -208,7 +206,7 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
             size = len(pools[split].units)
         log(f"{split}: {len(sources)} clips, {size} examples")
     model, metrics = trainer.train(pools["train"], pools["validation"], profile=chosen, seed=seed, progress=progress,
-                                   checkpoint=checkpoint, log=log)
+                                   checkpoint=checkpoint, log=log, device=device)
     if task == "compressor":
         calibration = compressor.sample_batch(pools["train"], np.random.default_rng(seed + 2), 256)[0].numpy()
     else:
@@ -217,6 +215,25 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
         model, task, trainer.SPECS, calibration, metrics, suite=suite, manifest=manifest,
         train_sha256=pools["train"].sha256, val_sha256=pools["validation"].sha256, profile=profile, seed=seed,
         device=device, started=started, models_root=models_root))
+
+
+def _resolve_device(device: str) -> str:
+    """"cpu", or "cuda" → this rank's GPU (torchrun's LOCAL_RANK); one line when there is none."""
+    import os
+
+    import torch
+
+    if device == "cpu":
+        return device
+    if device != "cuda":
+        raise UserError(f"--device {device}: use cpu or cuda")
+    if not torch.cuda.is_available():
+        raise UserError(f"--device cuda: no CUDA device here (torch {torch.__version__}); train on the CPU or on a "
+                        "GPU instance (--sagemaker)")
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS, as on the CPU
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    torch.cuda.set_device(local)
+    return f"cuda:{local}"
 
 
 def _with_steps(profile, steps: int | None):

@@ -30,16 +30,19 @@ def fit(sample: Callable[[np.random.Generator, int], tuple[torch.Tensor, torch.T
         val_y: torch.Tensor, weights: torch.Tensor, *, steps: int, batch: int, hidden: int, learning_rate: float,
         validate_every: int, seed: int, mean_y: torch.Tensor,
         progress: Callable[[int, int, float, float | None], None] | None = None,
-        checkpoint: Checkpointer | None = None, log: Callable[[str], None] | None = None) -> tuple[Regressor, dict]:
-    """Fit with the shared loop (AdamW, cosine schedule, checkpoints); keep the best validation weights."""
+        checkpoint: Checkpointer | None = None, log: Callable[[str], None] | None = None,
+        device: str = "cpu") -> tuple[Regressor, dict]:
+    """Fit with the shared loop (AdamW, cosine schedule, checkpoints); keep the best validation weights.
+    Batches are drawn on the CPU and moved to `device`; the model comes back on the CPU (for export)."""
     torch.manual_seed(seed)
-    model = Regressor(val_x.shape[1], val_y.shape[1], hidden)
+    model = Regressor(val_x.shape[1], val_y.shape[1], hidden).to(device)
+    val_x, val_y, weights, mean_y = (t.to(device) for t in (val_x, val_y, weights, mean_y))
     with torch.no_grad():  # the "bypass" of regression: predicting the train mean every time
         mean_loss = weighted_mse(mean_y.expand_as(val_y), val_y, weights).item()
 
     def batch_loss(net: torch.nn.Module, rng: np.random.Generator) -> torch.Tensor:
         x, y = sample(rng, batch)
-        return weighted_mse(net(x), y, weights)
+        return weighted_mse(net(x.to(device)), y.to(device), weights)
 
     def validate(net: torch.nn.Module) -> float:
         return weighted_mse(net(val_x), val_y, weights).item()
@@ -48,7 +51,7 @@ def fit(sample: Callable[[np.random.Generator, int], tuple[torch.Tensor, torch.T
                       loop.LoopSettings(steps=steps, validate_every=validate_every, learning_rate=learning_rate,
                                         seed=seed), checkpoint=checkpoint, progress=progress, log=log)
     best = result["val_loss"]
-    return model, {"val_param_mse": best, "val_mean_predictor_mse": mean_loss,
+    return model.cpu(), {"val_param_mse": best, "val_mean_predictor_mse": mean_loss,
                    "val_param_error_explained": 1.0 - best / mean_loss if mean_loss else None,
                    "best_step": result["best_step"], "steps": steps, "train_seconds": result["train_seconds"],
                    "resumed_from_step": result["resumed_from"]}

@@ -106,6 +106,12 @@ class FeatureMaker:
         self.valid = torch.from_numpy(w.sum(axis=1) > 0)
         self.k2 = torch.from_numpy(kweighting_power(self.freqs_hz, sr).astype(np.float32))
 
+    def to(self, device: str | torch.device) -> FeatureMaker:
+        """Move the maker's matrices to `device` (in place; returns self)."""
+        for name in ("pool_matrix", "w", "valid", "k2"):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
     def pool(self, fine_power: torch.Tensor) -> torch.Tensor:
         """(..., fine bins) → (..., sub-bins)."""
         return fine_power @ self.pool_matrix
