@@ -3,7 +3,7 @@
 Layout: `<models>/<task>/<name>/release.json` + `model.onnx` (FP32) [+ `model.int8.onnx`].
 `<models>` is `$DAWG_BENCH_MODELS`, else `<cache>/models`. release.json:
 `{"name", "task", "version", "created_at", "features", "params": [spec names in order],
-  "files": {"fp32": ..., "int8": ...}, "fixture": false, "card": {...}}`.
+  "files": {"fp32": ..., "int8": ...}, "fixture": false, "card": {...}, "loudness": "predicted"|"measured"}`.
 A release marked `fixture: true` was built by the tests (random weights): it exercises the
 ONNX path and latency, and is never reported as a release.
 """
@@ -22,6 +22,7 @@ from harness.paths import home
 from harness.registry import Registry
 
 PRECISIONS = ("fp32", "int8")
+LOUDNESS_MODES = ("predicted", "measured")
 # Release names become candidate names (`model:<name>@<precision>`) and folder names: no `@`, `/`,
 # spaces or leading dots.
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -45,6 +46,9 @@ class Release:
     created_at: str = ""
     fixture: bool = False
     card: dict[str, Any] = field(default_factory=dict)
+    # "predicted": the controller's parameters are used as they are; "measured": after the controller,
+    # the chain's makeup is set by measuring its output against the loudness target (tasks with one).
+    loudness: str = "predicted"
 
     def path(self, precision: str) -> Path:
         if precision not in self.files:
@@ -79,7 +83,7 @@ def load_release(folder: Path) -> Release:
         release = Release(name=meta["name"], task=meta["task"], version=int(meta["version"]), folder=str(folder),
                           features=meta["features"], params=tuple(meta["params"]), files=dict(meta["files"]),
                           created_at=meta.get("created_at", ""), fixture=bool(meta.get("fixture", False)),
-                          card=meta.get("card", {}))
+                          card=meta.get("card", {}), loudness=meta.get("loudness", "predicted"))
     except FileNotFoundError:
         raise UserError(f"{meta_path}: missing release.json") from None
     except UnicodeDecodeError:
@@ -89,6 +93,8 @@ def load_release(folder: Path) -> Release:
     if not isinstance(release.name, str) or not NAME_RE.match(release.name):
         raise UserError(f"{meta_path}: invalid release name {release.name!r} (letters, digits, '.', '_' and '-'; "
                         "no '@', '/' or spaces)")
+    if release.loudness not in LOUDNESS_MODES:
+        raise UserError(f"{meta_path}: loudness must be one of {', '.join(LOUDNESS_MODES)} (got {release.loudness!r})")
     unknown = sorted(set(release.files) - set(PRECISIONS))
     if unknown or not release.files:
         raise UserError(f"{meta_path}: files must map {' and/or '.join(PRECISIONS)} to ONNX files "

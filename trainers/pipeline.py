@@ -158,7 +158,11 @@ def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *,
             "wall_seconds": time.perf_counter() - started,
             "param_spec": [{"name": s.name, "min": s.min, "max": s.max, "scale": s.scale, "unit": s.unit}
                            for s in specs]}
-    return write_release(model, task, [s.name for s in specs], calibration, card, root=models_root)
+    # mastering: the controller chooses tone and dynamics, the level is measured and set after it
+    # (harness/candidates/onnx_model.py measured_loudness), as today's rules set theirs
+    loudness = "measured" if task == "mastering" else "predicted"
+    return write_release(model, task, [s.name for s in specs], calibration, card, root=models_root,
+                         loudness=loudness)
 
 
 def _train_regression(task: str, suite, *, profile: str, seed: int, models_root: Path | None, device: str,

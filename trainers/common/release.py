@@ -51,7 +51,7 @@ def next_version(task: str, root: Path) -> int:
 
 
 def write_release(model: torch.nn.Module, task: str, param_names: list[str], calibration: np.ndarray, card: dict,
-                  *, root: Path | None = None, name_prefix: str = "") -> Path:
+                  *, root: Path | None = None, name_prefix: str = "", loudness: str = "predicted") -> Path:
     """Export, check parity, quantize, describe; returns the release folder."""
     import onnxruntime as ort
 
@@ -91,7 +91,7 @@ def write_release(model: torch.nn.Module, task: str, param_names: list[str], cal
         (tmp / "release.json").write_text(json.dumps({
             "name": name, "task": task, "version": version, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                                       time.gmtime()),
-            "features": FEATURES, "params": param_names, "files": files, "fixture": False,
+            "features": FEATURES, "params": param_names, "files": files, "fixture": False, "loudness": loudness,
             "card": {k: full_card[k] for k in ("profile", "seed", "corpus_manifest", "validation") if k in full_card},
         }, indent=1))
         os.chmod(tmp, 0o755)
