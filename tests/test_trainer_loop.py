@@ -154,3 +154,18 @@ def test_cli_bad_checkpoint_diverged_training_and_resume(smoke_home, tmp_path, m
     assert [r.name for r in discover_releases(models)] == ["compressor-v1"]
     assert main([*args, "--fresh"]) == 0
     assert [r.name for r in discover_releases(models)] == ["compressor-v1", "compressor-v2"]
+
+
+def test_a_train_subset_is_seeded_and_keeps_order():
+    from trainers.pipeline import _subset
+
+    records = list(range(100))
+    a, b = _subset(records, 30, seed=0), _subset(records, 30, seed=0)
+    assert a == b and len(a) == 30 and a == sorted(a)
+    assert _subset(records, 30, seed=1) != a
+    assert _subset(records, None, 0) == records and _subset(records, 500, 0) == records
+
+
+def test_too_few_train_clips_is_one_line(capsys):
+    assert main(["train", "eq", "--train-clips", "1"]) == 2
+    assert "--train-clips must be ≥ 2" in capsys.readouterr().err

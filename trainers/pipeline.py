@@ -21,15 +21,17 @@ def train_task(task: str, suite, *, profile: str = "quick", seed: int = 0,
                models_root: Path | None = None, device: str = "cpu",
                progress: Callable[[int, int, float, float | None], None] | None = None,
                log: Callable[[str], None] = print, steps: int | None = None, fresh: bool = False,
-               checkpoint_dir: Path | None = None) -> Path | None:
+               checkpoint_dir: Path | None = None, train_clips: int | None = None) -> Path | None:
     """Train `task` on `suite`'s train split and write a release; returns its folder (None on the ranks
     other than 0 under torchrun: rank 0 alone writes). `steps` overrides the profile's step count;
-    `fresh` discards a checkpoint of the same training instead of resuming from it."""
+    `fresh` discards a checkpoint of the same training instead of resuming from it; `train_clips` trains on a
+    seeded subset of that many train clips (learning curves: what more data buys)."""
     from trainers.common import distributed
 
     with distributed.process_group(device):
         return _train_task(task, suite, profile=profile, seed=seed, models_root=models_root, device=device,
-                           progress=progress, log=log, steps=steps, fresh=fresh, checkpoint_dir=checkpoint_dir)
+                           progress=progress, log=log, steps=steps, fresh=fresh, checkpoint_dir=checkpoint_dir,
+                           train_clips=train_clips)
 
 
 def _corpus(suite, log: Callable[[str], None]):
@@ -47,13 +49,14 @@ def _corpus(suite, log: Callable[[str], None]):
 
 
 def _checkpointer(task: str, suite, manifest, profile: str, seed: int, steps: int, fresh: bool,
-                  folder: Path | None):
+                  folder: Path | None, train_clips: int | None = None):
     from trainers.common import distributed
     from trainers.common.checkpoint import Checkpointer
 
     rank, world = distributed.rank_and_world()
     checkpoint = Checkpointer.for_training({"task": task, "suite": suite.name, "corpus": manifest.manifest_hash,
-                                            "profile": profile, "seed": seed, "steps": steps, "world": world},
+                                            "profile": profile, "seed": seed, "steps": steps, "world": world,
+                                            "train_clips": train_clips},
                                            folder)
     if fresh and rank == 0:
         checkpoint.discard()
@@ -79,7 +82,7 @@ def _finish(model, checkpoint, write: Callable[[], Path]) -> Path | None:
 
 def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path | None, device: str,
                 progress, log: Callable[[str], None], steps: int | None, fresh: bool,
-                checkpoint_dir: Path | None) -> Path | None:
+                checkpoint_dir: Path | None, train_clips: int | None) -> Path | None:
     import torch
 
     from harness.tasks.examples import load_source_clip
@@ -89,13 +92,16 @@ def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path 
         log = _silent
     if steps is not None and steps < 1:
         raise UserError(f"--steps must be ≥ 1 (got {steps})")
+    if train_clips is not None and train_clips < 2:
+        raise UserError(f"--train-clips must be ≥ 2 (got {train_clips})")
     if task not in TRAINED_TASKS:
         raise UserError(f"no trainer for task {task!r} yet (trained: {', '.join(TRAINED_TASKS)}); "
                         "the mastering trainer is open work (Trainers issue)")
     device = _resolve_device(device)
     if task in ("compressor", "mastering"):
         return _train_regression(task, suite, profile=profile, seed=seed, models_root=models_root, device=device,
-                                 progress=progress, log=log, steps=steps, fresh=fresh, checkpoint_dir=checkpoint_dir)
+                                 progress=progress, log=log, steps=steps, fresh=fresh, checkpoint_dir=checkpoint_dir,
+                           train_clips=train_clips)
     from trainers import eq as trainer
     from trainers.common.spectral_features import spectral_clip
 
@@ -107,10 +113,10 @@ def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path 
     torch.set_num_threads(1)  # same seed, same result: one thread makes the float sums' order fixed
     started = time.perf_counter()
     manifest = _corpus(suite, log)  # the suite (harness.suite_schema.Suite) is loaded by the command
-    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir)
+    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir, train_clips)
     sets, maker = {}, None
     for split in ("train", "validation"):
-        records = manifest.split(split)
+        records = _subset(manifest.split(split), train_clips if split == "train" else None, seed)
         if not records:
             raise UserError(f"suite {suite.name}: the corpus has no {split} clips to train on")
         clips, hashes = [], []
@@ -168,7 +174,7 @@ def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *,
 def _train_regression(task: str, suite, *, profile: str, seed: int, models_root: Path | None, device: str,
                       progress: Callable[[int, int, float, float | None], None] | None,
                       log: Callable[[str], None], steps: int | None, fresh: bool,
-                      checkpoint_dir: Path | None) -> Path | None:
+                      checkpoint_dir: Path | None, train_clips: int | None) -> Path | None:
     """The trainers whose examples carry exact oracles: parameter regression on a pool drawn once."""
     import torch
 
@@ -187,13 +193,13 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
     torch.set_num_threads(1)
     started = time.perf_counter()
     manifest = _corpus(suite, log)
-    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir)
+    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir, train_clips)
     params = resolve_params(get_task(task).defaults, suite.tasks[task].degradation if task in suite.tasks else {},
                             task)
     cfg = suite.tasks.get(task)
     pools = {}
     for offset, split in enumerate(("train", "validation")):
-        records = manifest.split(split)
+        records = _subset(manifest.split(split), train_clips if split == "train" else None, seed)
         if len(records) < 2:
             raise UserError(f"suite {suite.name}: the corpus has fewer than 2 {split} clips (a reference needs "
                             "another clip)")
@@ -219,6 +225,14 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
         model, task, trainer.SPECS, calibration, metrics, suite=suite, manifest=manifest,
         train_sha256=pools["train"].sha256, val_sha256=pools["validation"].sha256, profile=profile, seed=seed,
         device=device, started=started, models_root=models_root))
+
+
+def _subset(records: list, n: int | None, seed: int) -> list:
+    """`n` of the records, drawn with the seed (all of them when n is None or not smaller)."""
+    if n is None or n >= len(records):
+        return records
+    keep = sorted(np.random.default_rng(seed + 7).choice(len(records), n, replace=False))
+    return [records[i] for i in keep]
 
 
 def _resolve_device(device: str) -> str:

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu (default)")
     p.add_argument("--steps", type=int, help="override the profile's number of steps")
+    p.add_argument("--train-clips", type=int, metavar="N",
+                   help="train on a seeded subset of N train clips (learning curves; default: all)")
     p.add_argument("--fresh", action="store_true", help="discard this training's checkpoint instead of resuming")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="checkpoint folder (default <cache>/checkpoints)")
     sm = p.add_argument_group("SageMaker")
@@ -76,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         folder = train_task(args.task, suite, profile=args.profile, seed=args.seed, device=args.device,
                             models_root=models_dir(), progress=training_progress(progress),
                             log=lambda line: console.print(line, highlight=False), steps=args.steps,
-                            fresh=args.fresh, checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None)
+                            fresh=args.fresh, checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None,
+                            train_clips=args.train_clips)
     if folder is not None:  # under torchrun only rank 0 writes
         print(f"release written: {folder}")
     return 0
