@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     previous = signal.signal(signal.SIGTERM, _terminated)  # CI cancellation and `timeout` send SIGTERM
     try:
+        _pull_s3_registry(args.command)
         return int(args.handler(args) or 0)
     except UserError as exc:
         print(f"dawg-bench {args.command}: error: {exc}", file=sys.stderr)
@@ -65,6 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         return 143
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _pull_s3_registry(command: str) -> None:
+    """With DAWG_BENCH_MODELS=s3://…, mirror the registry before a command reads releases."""
+    import os
+
+    uri = os.environ.get("DAWG_BENCH_MODELS", "")
+    if uri.startswith("s3://") and command not in ("analyze", "suites", "corpus", "cost"):
+        from harness.s3_registry import pull
+
+        folder, fetched = pull(uri)
+        if fetched:
+            print(f"model registry {uri}: {fetched} files mirrored to {folder}", file=sys.stderr)
 
 
 class Terminated(BaseException):

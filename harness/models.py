@@ -29,7 +29,13 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def models_dir() -> Path:
+    """The registry folder: `$DAWG_BENCH_MODELS`, else `<cache>/models`. An `s3://bucket/prefix` registry is
+    read from its mirror in the cache (harness/s3_registry.py; the CLI pulls it before each command)."""
     if env := os.environ.get("DAWG_BENCH_MODELS"):
+        if env.startswith("s3://"):
+            from harness.s3_registry import mirror_dir
+
+            return mirror_dir(env)
         return Path(env)
     return home() / "models"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -82,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
                             train_clips=args.train_clips)
     if folder is not None:  # under torchrun only rank 0 writes
         print(f"release written: {folder}")
+        uri = os.environ.get("DAWG_BENCH_MODELS", "")
+        if uri.startswith("s3://"):
+            from harness.s3_registry import push
+
+            print(f"release uploaded: {push(folder, uri)} files to {uri}/{folder.parent.name}/{folder.name}")
     return 0
 
 
