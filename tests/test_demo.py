@@ -57,7 +57,7 @@ def test_demo_trains_the_missing_quick_models_and_gates_them(smoke_home, tmp_pat
     monkeypatch.setenv("DAWG_BENCH_MODELS", str(tmp_path / "models"))
     monkeypatch.setattr(eq, "PROFILES", {"quick": replace(eq.PROFILES["quick"], steps=30, validate_every=10)})
     monkeypatch.setattr(compressor, "PROFILES", {"quick": replace(compressor.PROFILES["quick"], steps=30,
-                                                                  settings_per_clip=2, validate_every=10)})
+                                                                  examples_per_clip=2, validate_every=10)})
     monkeypatch.setattr(mastering, "PROFILES", {"quick": replace(mastering.PROFILES["quick"], steps=30,
                                                                  validate_every=10)})
     out = tmp_path / "demo.json"

@@ -45,7 +45,7 @@ def test_an_input_is_never_paired_with_its_own_reference_clip(pools):
         assert int(a.max()) < len(train.clip_features)
 
 
-TINY = trainer.Profile("tiny", settings_per_clip=3, steps=40, batch=32, hidden=16, learning_rate=2e-3,
+TINY = trainer.Profile("tiny", examples_per_clip=3, steps=40, batch=32, hidden=16, learning_rate=2e-3,
                        validate_every=10)
 
 

@@ -36,7 +36,7 @@ def test_pool_has_the_harness_layout_and_both_variants(pools):
     assert set(has_reference.tolist()) == {0.0, 1.0}
 
 
-TINY = trainer.Profile("tiny", draws_per_clip=1, steps=40, batch=8, hidden=16, learning_rate=2e-3, validate_every=10)
+TINY = trainer.Profile("tiny", examples_per_clip=1, steps=40, batch=8, hidden=16, learning_rate=2e-3, validate_every=10)
 
 
 def test_same_seed_same_validation_metric(pools):

@@ -25,6 +25,7 @@ from harness.controller_inputs import clip_features
 from harness.dsp import Compressor
 from harness.tasks.compressor import raw_of, sample_settings
 from trainers.common.checkpoint import Checkpointer
+from trainers.common.regression import RegressionProfile as Profile
 from trainers.common.regression import Regressor, fit, weighted_mse
 
 SPECS = Compressor.SPECS
@@ -33,21 +34,10 @@ SPECS = Compressor.SPECS
 WEIGHTS = {"threshold_db": 1.0, "ratio": 1.0, "knee_db": 0.3, "attack_ms": 0.5, "release_ms": 0.5, "makeup_db": 1.0}
 
 
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    settings_per_clip: int  # rendered references per clip
-    steps: int
-    batch: int
-    hidden: int
-    learning_rate: float
-    validate_every: int
-
-
 PROFILES = {
-    "quick": Profile("quick", settings_per_clip=12, steps=3000, batch=256, hidden=128, learning_rate=1e-3,
+    "quick": Profile("quick", examples_per_clip=12, steps=3000, batch=256, hidden=128, learning_rate=1e-3,
                      validate_every=250),
-    "full": Profile("full", settings_per_clip=32, steps=30000, batch=512, hidden=256, learning_rate=1e-3,
+    "full": Profile("full", examples_per_clip=32, steps=30000, batch=512, hidden=256, learning_rate=1e-3,
                     validate_every=1000),
 }
 

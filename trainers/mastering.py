@@ -22,27 +22,17 @@ from harness.dsp import MasteringChain
 from harness.tasks import get_task
 from harness.tasks.examples import partner_of
 from trainers.common.checkpoint import Checkpointer
+from trainers.common.regression import RegressionProfile as Profile
 from trainers.common.regression import Regressor, fit
 
 SPECS = MasteringChain.SPECS
 VARIANTS = ("reference_free", "reference_based")
 
 
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    draws_per_clip: int  # examples per clip and variant
-    steps: int
-    batch: int
-    hidden: int
-    learning_rate: float
-    validate_every: int
-
-
 PROFILES = {
-    "quick": Profile("quick", draws_per_clip=1, steps=3000, batch=128, hidden=128, learning_rate=1e-3,
+    "quick": Profile("quick", examples_per_clip=1, steps=3000, batch=128, hidden=128, learning_rate=1e-3,
                      validate_every=250),
-    "full": Profile("full", draws_per_clip=16, steps=30000, batch=512, hidden=256, learning_rate=1e-3,
+    "full": Profile("full", examples_per_clip=16, steps=30000, batch=512, hidden=256, learning_rate=1e-3,
                     validate_every=1000),
 }
 

@@ -206,11 +206,11 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
         sources = [load_source_clip(manifest, rec) for rec in records]
         hashes = [r.sha256 for r in records]
         if task == "compressor":
-            pools[split] = compressor.build_pool(sources, hashes, params, chosen.settings_per_clip, seed + 10 * offset)
+            pools[split] = compressor.build_pool(sources, hashes, params, chosen.examples_per_clip, seed + 10 * offset)
             size = len(pools[split].ref_clip)
         else:
             pools[split] = mastering.build_pool(
-                sources, hashes, params, chosen.draws_per_clip, seed + 10 * offset,
+                sources, hashes, params, chosen.examples_per_clip, seed + 10 * offset,
                 target_lufs=cfg.target_lufs if cfg and cfg.target_lufs is not None else DEFAULT_TARGET_LUFS,
                 ceiling_dbtp=cfg.ceiling_dbtp if cfg and cfg.ceiling_dbtp is not None else DEFAULT_CEILING_DBTP)
             size = len(pools[split].units)

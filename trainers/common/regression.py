@@ -4,12 +4,26 @@ oracle's parameters. Shared by the trainers whose examples come with exact oracl
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from trainers.common import loop
 from trainers.common.checkpoint import Checkpointer
+
+
+@dataclass(frozen=True)
+class RegressionProfile:
+    """How long and how wide a parameter-regression trainer trains (compressor, mastering)."""
+
+    name: str
+    examples_per_clip: int  # compressor: rendered references per clip; mastering: draws per clip and variant
+    steps: int
+    batch: int
+    hidden: int
+    learning_rate: float
+    validate_every: int
 
 
 class Regressor(torch.nn.Module):
