@@ -10,7 +10,7 @@ import torch
 
 def strip_debug_info(path: str | Path) -> Path:
     """Drop what only a debugger reads: per-node metadata (the exporter writes each node's Python stack
-    trace, with this machine's file paths), doc strings and intermediate shape annotations. On a small
+    trace, with this machine's file paths), node names, doc strings and intermediate shape annotations. On a small
     controller that is a third of the file; the graph and its weights are untouched."""
     import onnx
 
@@ -19,6 +19,7 @@ def strip_debug_info(path: str | Path) -> Path:
     for node in model.graph.node:
         del node.metadata_props[:]
         node.doc_string = ""
+        node.name = ""  # optional in ONNX; tensor names, which the graph is wired by, stay
     del model.graph.value_info[:]
     model.doc_string = ""
     onnx.save(model, str(path))
