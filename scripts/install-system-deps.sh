@@ -4,13 +4,15 @@
 #   sonic-pi-samples                 -> recorded drum loops / hits / textures (harness/corpus/samples_and_voices.py)
 #   espeak-ng                        -> spoken voice phrases (harness/corpus/samples_and_voices.py)
 #   hyperrogue-music                 -> finished soundtracks: the recorded TEST set of `--recorded` (57 MB)
+#   chromium                         -> the browser latency target (harness/latency/browser/), driven by
+#                                       Playwright; its runtime comes from npm: `dawg-bench latency --setup-browser`
 # Idempotent and quiet: does nothing when every package is already installed. Every layer falls
 # back to the procedural synth when its package is missing, so the tests pass without them.
 # EXTRA_PACKAGES="hyperrogue-music" adds packages (e.g. the real-music test set for evaluation).
 set -euo pipefail
 
 # hyperrogue-music: finished game soundtracks, the recorded TEST set (never used for generation or training).
-PACKAGES=(fluidsynth fluid-soundfont-gm sonic-pi-samples espeak-ng hyperrogue-music)
+PACKAGES=(fluidsynth fluid-soundfont-gm sonic-pi-samples espeak-ng hyperrogue-music chromium)
 read -r -a EXTRA <<< "${EXTRA_PACKAGES:-}"
 PACKAGES+=("${EXTRA[@]}")
 

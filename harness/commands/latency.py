@@ -1,5 +1,6 @@
-"""`dawg-bench latency`: MLPerf-style latency of model releases on CPU (measured) and T4/A10G
-(measured where that GPU exists, otherwise projected — and labelled so)."""
+"""`dawg-bench latency`: MLPerf-style latency of model releases on CPU (measured), T4/A10G
+(measured where that GPU exists, otherwise projected — and labelled so) and the browser (measured in
+headless Chromium by ONNX Runtime Web, or INVALID with the reason)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ EXAMPLES = """examples:
   dawg-bench latency eq-v3 --hardware cpu --json
   dawg-bench latency eq-v3 --profile               # on a GPU instance: top operators, CPU fallbacks
   dawg-bench latency --calibrate-cpu               # fit the CPU device model to this machine (~1 min)
+  dawg-bench latency --setup-browser               # once: onnxruntime-web from npm into the cache folder
+  dawg-bench latency --hardware browser            # ONNX Runtime Web in headless Chromium (~3 s per model)
 
 Every row says `measured` (it ran on that hardware) or `projected` (device model; assumptions in --json).
 `eq-v3` is an illustrative release name. With no release at all there is nothing to measure (exit 0).
@@ -35,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate-cpu", action="store_true",
                    help="measure a family of calibration models here and fit the CPU device model; prints the "
                         "fit, its errors and the [cpu] values for targets.toml (docs/latency.md)")
+    p.add_argument("--setup-browser", action="store_true",
+                   help="install the browser target's assets (onnxruntime-web, pinned, from npm into the cache "
+                        "folder) and check for Chromium; then exit")
     p.set_defaults(handler=run)
 
 
@@ -50,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.calibrate_cpu:
         return calibrate_cpu(args)
+    if args.setup_browser:
+        return setup_browser()
     targets = get_targets([t.strip() for t in args.hardware.split(",") if t.strip()])
+    in_browser = any(t.kind == "browser" for t in targets)
+    targets = [t for t in targets if t.kind != "browser"]  # the browser measures every release in one Chromium
     releases = [find_release(n) for n in args.releases] if args.releases else list(newest_per_task().values())
     if not releases:  # nothing to measure is not bad input: CI goes on to the gate, which says "nothing to ship"
         print(f"no model releases in {models_dir()}: nothing to measure (set DAWG_BENCH_MODELS or train one)")
@@ -63,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     env = fingerprint()
     store = Store(args.db)
     try:
-        for release in releases:  # each release's rows are stored before the next one can fail
+        for release in releases if targets else []:  # each release's rows are stored before the next can fail
             try:
                 measured = measure_release(release, targets, clip_seconds=args.clip_seconds, settings=settings)
             except (UserError, OSError, ValueError, *model_load_errors()) as exc:  # a bad model file: keep the others
@@ -71,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"dawg-bench latency: {release.name}: cannot measure ({type(exc).__name__}: "
                       f"{str(exc).splitlines()[0] if str(exc) else ''})", file=sys.stderr)
                 continue
+            store.add_latencies([{**r, "environment": env} for r in measured])
+            rows += measured
+        if in_browser:
+            measured = measure_browser(releases, settings, args.clip_seconds)
             store.add_latencies([{**r, "environment": env} for r in measured])
             rows += measured
     finally:
@@ -87,6 +101,30 @@ def run(args: argparse.Namespace) -> int:
         for prof in profiles:
             _print_profile(prof)
     return 0 if all(r["valid"] for r in rows) and not failed else 1
+
+
+def measure_browser(releases: list, settings, clip_seconds: float) -> list[dict]:
+    from rich.console import Console
+
+    from harness.latency.browser.measure import measure_in_browser
+    from harness.progress import reporting
+
+    with reporting(Console(stderr=True), "browser latency (release × precision × threads)") as progress:
+        return measure_in_browser(releases, settings=settings, clip_seconds=clip_seconds, progress=progress)
+
+
+def setup_browser() -> int:
+    from harness.latency.browser.assets import chromium_executable, chromium_version, install
+
+    assets = install(log=lambda line: print(line, file=sys.stderr))
+    print(f"browser assets: onnxruntime-web {assets.version} in {assets.dist}")
+    chromium = chromium_executable()
+    if chromium is None:
+        print("Chromium: not found on PATH; install it (Debian: apt-get install chromium, or "
+              "scripts/install-system-deps.sh). Until then browser rows are INVALID.")
+        return 1
+    print(f"Chromium: {chromium_version(chromium) or 'unknown version'} at {chromium}")
+    return 0
 
 
 def calibrate_cpu(args: argparse.Namespace) -> int:
@@ -146,14 +184,45 @@ def print_latency(rows: list[dict], console=None) -> None:
                 notes.append(f"{r['model']} {r['precision']}: "
                              f"CPU projection vs measurement {r['projection_error']:+.0%} "
                              "(the method check)")
-        t.add_row(r["model"] + (" (fixture)" if r.get("fixture") else ""), r["precision"], r["hardware"],
+        # `browser:chromium-<version>` is too wide for the column: the version is in the notes below.
+        hardware = "browser" if r["hardware"].startswith("browser") else r["hardware"]
+        t.add_row(r["model"] + (" (fixture)" if r.get("fixture") else ""), r["precision"], hardware,
                   r["source"].upper(), r["scope"].replace("end_to_end", "e2e"), str(r["threads"] or "—"),
                   _ms(r.get("p50_ms")), _ms(r.get("p95_ms")), _ms(r.get("p99_ms")), status)
     console.print(t)
-    for note in notes:
+    for note in notes + _browser_notes(rows):
         console.print("  " + note)
     console.print("  PROJECTED rows did not run on that hardware: one figure with its band, no percentiles; "
                   "see `--json` for assumptions. Rules: docs/latency.md.")
+
+
+def _kb(n: int | None) -> str:
+    return f"{n / 1024:.1f}" if n is not None else "—"
+
+
+def _browser_notes(rows: list[dict]) -> list[str]:
+    """Per browser row with figures: cold start, wire bytes, parity, memory (all in --json as `browser`)."""
+    notes = []
+    for r in rows:
+        b = r.get("browser") or {}
+        if b.get("cold_start_ms") is None:
+            continue
+        size = b["model_bytes"]
+        memory = f"{b['memory_bytes'] / 2**20:.1f} MiB" if b.get("memory_bytes") is not None else "not reported"
+        parity = (f"{b['parity_max_abs_diff']:.1g}" if b.get("parity_max_abs_diff") is not None else "not checked")
+        notes.append(f"{r['model']} {r['precision']} {r['threads']} thr in the browser: cold start "
+                     f"{b['cold_start_ms']:.0f} ms; model {_kb(size['raw'])} KiB raw, {_kb(size['gzip'])} gzip, "
+                     f"{_kb(size['brotli'])} brotli; parity {parity} (≤ {b['parity_tolerance']:g}); memory {memory}")
+    browsers = sorted({r["hardware"] for r in rows if r["hardware"].startswith("browser")})
+    if browsers:
+        notes.append(f"browser = {', '.join(browsers)}: ONNX Runtime Web (WASM) in a Web Worker, controller scope "
+                     "only (features computed in Python, not in the page)")
+    measured = [r["browser"] for r in rows if (r.get("browser") or {}).get("cold_start_ms") is not None]
+    if measured:
+        runtime = measured[0]["runtime_bytes"]
+        notes.append(f"{measured[0]['runtime']} adds {runtime['raw'] / 2**20:.1f} MiB raw, "
+                     f"{runtime['gzip'] / 2**20:.1f} MiB gzip to a first visit")
+    return notes
 
 
 def _print_profile(prof: dict) -> None:

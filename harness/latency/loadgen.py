@@ -102,7 +102,13 @@ def run_single_stream(sut: Callable[[int], object], settings: Settings = Setting
         if (len(latencies_ns) >= settings.min_query_count and elapsed >= min_ns) or elapsed >= max_ns:
             break
     elapsed_s = (clock() - start) / 1e9
-    ms = [x / 1e6 for x in latencies_ns]
+    return single_stream_result([x / 1e6 for x in latencies_ns], elapsed_s, settings)
+
+
+def single_stream_result(ms: list[float], elapsed_s: float, settings: Settings) -> SingleStream:
+    """The rules applied to a finished single-stream run: `ms` are its latencies after the warm-up,
+    `elapsed_s` its duration. Shared by every target, including those whose queries were timed
+    elsewhere (the browser's Web Worker runs this module's loop itself and hands back its latencies)."""
     problems = []
     if len(ms) < settings.min_query_count:
         problems.append(f"only {len(ms)} queries in {settings.max_duration_s:g} s (minimum {settings.min_query_count})")

@@ -45,8 +45,8 @@ def sample_query(task: str, clip_seconds: float, sr: int = 48_000) -> Query:
                  target_lufs=target.lufs if target else None, ceiling_dbtp=target.ceiling_dbtp if target else None)
 
 
-def _row(release: Release, precision: str, hardware: str, source: str, scope: str, threads: int | None,
-         p: dict, clip_seconds: float, **extra) -> dict:
+def latency_row(release: Release, precision: str, hardware: str, source: str, scope: str, threads: int | None,
+                p: dict, clip_seconds: float, **extra) -> dict:
     """One latency row. Measured rows carry percentiles (None where too few queries back them);
     projected rows carry one figure, `projected_ms`, with its band, and no percentiles."""
     typical = p.get("p50_ms") if source == "measured" else p.get("projected_ms")
@@ -90,6 +90,8 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                     settings: Settings = Settings(), thread_counts: tuple[int, ...] | None = None,
                     precisions: tuple[str, ...] | None = None) -> list[dict]:
     thread_counts = thread_counts or tuple(sorted({1, os.cpu_count() or 1}))
+    # The browser is measured by harness/latency/browser/ (one Chromium for every release), never projected.
+    targets = [t for t in targets if t.kind != "browser"]
     # A projected GPU end-to-end figure needs this machine's measured CPU time for features and DSP,
     # so the CPU is always measured first.
     if not any(t.kind == "cpu" for t in targets):
@@ -119,13 +121,13 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                     ctrl = _measured(lambda i, sess=sess, name=name: sess.run(None, {name: feats}),
                                      lambda n, sess=sess, name=name, batch=batch: sess.run(None, {name: batch}),
                                      settings)
-                    rows.append(_row(release, precision, "cpu", "measured", "controller", threads, ctrl, clip_seconds,
-                                     provider="CPUExecutionProvider", cpu=fingerprint()["cpu"]))
+                    rows.append(latency_row(release, precision, "cpu", "measured", "controller", threads, ctrl,
+                                            clip_seconds, provider="CPUExecutionProvider", cpu=fingerprint()["cpu"]))
                     cand = OnnxController(release, precision, threads=threads)
                     e2e = _measured(lambda i, cand=cand: cand.predict(query).render(query), None,
                                     end_to_end_settings(settings))
-                    rows.append(_row(release, precision, "cpu", "measured", "end_to_end", threads, e2e, clip_seconds,
-                                     provider="CPUExecutionProvider", cpu=fingerprint()["cpu"]))
+                    rows.append(latency_row(release, precision, "cpu", "measured", "end_to_end", threads, e2e,
+                                            clip_seconds, provider="CPUExecutionProvider", cpu=fingerprint()["cpu"]))
                     if threads == 1 or cpu_ctrl is None:
                         cpu_ctrl, cpu_e2e = ctrl, e2e
                 proj = project(path, target, threads=1)
@@ -134,7 +136,7 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                 method_error = proj.latency_ms / measured_ms - 1.0 if measured_ms else None
                 check = (f"method check: projection error vs measured p50 {method_error:+.0%}"
                          if method_error is not None else "method check: no measured p50")
-                rows.append(_row(release, precision, "cpu", "projected", "controller", 1,
+                rows.append(latency_row(release, precision, "cpu", "projected", "controller", 1,
                                  _projected(proj.latency_ms, method_error, check, valid=check_valid), clip_seconds,
                                  assumptions=proj.assumptions, projection_error=method_error))
             elif cuda_here and target.get("gpu_name_contains", "\0") in gpu:
@@ -143,7 +145,7 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                 proj = project(path, target)
                 band = ("band: the CPU method check's error" if check_valid
                         else "INVALID: no method check from a valid CPU measurement")
-                rows.append(_row(release, precision, target.name, "projected", "controller", None,
+                rows.append(latency_row(release, precision, target.name, "projected", "controller", None,
                                  _projected(proj.latency_ms, method_error, f"projected: no {target.name} here; {band}",
                                             valid=check_valid),  # unchecked by a valid CPU measurement: INVALID
                                  clip_seconds, assumptions=proj.assumptions))
@@ -156,10 +158,11 @@ def measure_release(release: Release, targets: list[HardwareTarget], *, clip_sec
                     if method_error is not None:  # the band applies to the device-model part only
                         e["projected_low_ms"] = host_ms + proj.latency_ms / (1 + abs(method_error))
                         e["projected_high_ms"] = host_ms + proj.latency_ms * (1 + abs(method_error))
-                    rows.append(_row(release, precision, target.name, "projected", "end_to_end", None, e, clip_seconds,
-                                     assumptions={**proj.assumptions, "host_ms_from_cpu_measurement": host_ms,
-                                                  "host": "features and rendering on the instance CPU "
-                                                          "at this machine's per-core speed"}))
+                    rows.append(latency_row(release, precision, target.name, "projected", "end_to_end", None, e,
+                                            clip_seconds,
+                                            assumptions={**proj.assumptions, "host_ms_from_cpu_measurement": host_ms,
+                                                         "host": "features and rendering on the instance CPU "
+                                                                 "at this machine's per-core speed"}))
         if cuda_here and not matches_a_target and any(t.kind == "gpu" for t in targets):
             rows += _measure_cuda(release, precision, f"cuda:{gpu}", path, feats, settings, clip_seconds, gpu)
     return rows
@@ -170,7 +173,7 @@ def _measure_cuda(release, precision, hardware, path, feats, settings, clip_seco
     name = sess.get_inputs()[0].name
     batch = np.repeat(feats, settings.offline_batch, axis=0)
     ctrl = _measured(lambda i: sess.run(None, {name: feats}), lambda n: sess.run(None, {name: batch}), settings)
-    return [_row(release, precision, hardware, "measured", "controller", None, ctrl, clip_seconds,
+    return [latency_row(release, precision, hardware, "measured", "controller", None, ctrl, clip_seconds,
                  provider=sess.get_providers()[0], gpu=gpu)]
 
 

@@ -17,7 +17,7 @@ class HardwareTarget:
     name: str
     description: str
     providers: tuple[str, ...]
-    kind: str  # "cpu" | "gpu"
+    kind: str  # "cpu" | "gpu" | "browser" (measured by harness/latency/browser/, never projected)
     spec: dict[str, Any] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
