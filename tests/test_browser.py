@@ -9,6 +9,7 @@ give INVALID rows with the reason while other targets are still measured. The as
 """
 
 import contextlib
+import io
 import json
 import socket
 import sqlite3
@@ -62,7 +63,7 @@ def cli_run(assets, tmp_path_factory):
             assert _listening(base_url)
             yield base_url
 
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout := _Buffer()):
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout := io.StringIO()):
         mp.setenv("DAWG_BENCH_HOME", str(home))
         mp.setenv("DAWG_BENCH_MODELS", str(models))
         mp.setattr(browser_runner, "serve", recording_serve)
@@ -72,21 +73,7 @@ def cli_run(assets, tmp_path_factory):
     return code, json.loads(stdout.getvalue())["latency"], served, home / "r.db"
 
 
-class _Buffer:
-    def __init__(self):
-        self.parts = []
-
-    def write(self, text):
-        self.parts.append(text)
-
-    def flush(self):
-        pass
-
-    def getvalue(self):
-        return "".join(self.parts)
-
-
-@pytest.mark.slow(seconds=12)
+@pytest.mark.slow(seconds=14)  # the module's browser run (cli_run): Chromium, 6 measurements
 def test_rows_for_every_release_precision_and_thread_count(cli_run):
     code, rows, _, _ = cli_run
     assert code == 1  # the unloadable release's row is INVALID
@@ -100,6 +87,7 @@ def test_rows_for_every_release_precision_and_thread_count(cli_run):
         assert "controller only" in r["assumptions"]["scope"]  # the scope is said on every row
 
 
+@pytest.mark.slow(seconds=0)  # shares the module's browser run
 def test_measured_rows_have_percentiles_cold_start_bytes_memory_and_parity(cli_run):
     _, rows, _, _ = cli_run
     good = [r for r in rows if r["model"] == "fixture-eq-v1"]
@@ -126,6 +114,7 @@ def test_measured_rows_have_percentiles_cold_start_bytes_memory_and_parity(cli_r
     assert any(r["browser"]["memory_bytes"] for r in good if r["threads"] == 1)
 
 
+@pytest.mark.slow(seconds=0)  # shares the module's browser run
 def test_unloadable_model_is_invalid_with_the_runtimes_reason(cli_run):
     _, rows, _, _ = cli_run
     bad = [r for r in rows if r["model"] == "fixture-unloadable-v1"]
@@ -135,6 +124,7 @@ def test_unloadable_model_is_invalid_with_the_runtimes_reason(cli_run):
         assert r["p50_ms"] is None and r["p95_ms"] is None and r["queries"] is None  # no figure, never faked
 
 
+@pytest.mark.slow(seconds=0)  # shares the module's browser run
 def test_rows_are_stored_like_every_other_row(cli_run):
     _, rows, _, db = cli_run
     with sqlite3.connect(db) as c:
@@ -148,12 +138,14 @@ def test_rows_are_stored_like_every_other_row(cli_run):
             assert json.loads(assumptions)["browser"]["cold_start_ms"] > 0
 
 
+@pytest.mark.slow(seconds=0)  # shares the module's browser run
 def test_the_server_is_gone_when_the_measurement_ends(cli_run):
     _, _, served, _ = cli_run
     assert served and all(url.startswith("http://127.0.0.1:") for url in served)
     assert not any(_listening(url) for url in served)
 
 
+@pytest.mark.slow(seconds=0)  # shares the module's browser run
 def test_percentiles_follow_the_load_generators_rules(cli_run):
     """The worker only times queries; percentiles and validity are loadgen's, as on every target."""
     _, rows, _, _ = cli_run
@@ -179,6 +171,7 @@ def test_server_sends_isolation_headers_serves_only_its_files_and_binds_loopback
     assert not _listening(base_url)
 
 
+@pytest.mark.slow(seconds=4)
 def test_threads_without_cross_origin_isolation_are_invalid_not_relabelled(assets, tmp_path, monkeypatch):
     """Without COOP/COEP the runtime would quietly run one thread: the row must say INVALID."""
     build_fixture_release(tmp_path, "eq")
@@ -190,6 +183,7 @@ def test_threads_without_cross_origin_isolation_are_invalid_not_relabelled(asset
     assert "cross-origin isolation" in rows[0]["reason"] and rows[0]["p50_ms"] is None
 
 
+@pytest.mark.slow(seconds=5)
 def test_no_chromium_gives_invalid_rows_and_the_cpu_is_still_measured(tmp_path, monkeypatch, capsys):
     build_fixture_release(tmp_path / "models", "eq")
     monkeypatch.setenv("DAWG_BENCH_MODELS", str(tmp_path / "models"))

@@ -48,6 +48,7 @@ def measured(benchmarking, tmp_path_factory):
     return browser, native
 
 
+@pytest.mark.slow(seconds=8)
 def test_browser_p50_over_native_p50(benchmark, measured):
     browser, native = measured
     ratios = {}
