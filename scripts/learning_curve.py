@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generated", type=int, default=160, help="generated test examples scored (default 160)")
     parser.add_argument("--recorded", default="/usr/share/hyperrogue/music", help="recorded test set folder ('' none)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", default="quick", help="training profile (default quick)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
@@ -106,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(x) for x in args.sizes.split(",")]:
             started = time.perf_counter()
-            folder = train_task(args.task, suite, seed=args.seed, models_root=Path(tmp), train_clips=n,
+            folder = train_task(args.task, suite, profile=args.profile, seed=args.seed, models_root=Path(tmp),
+                                train_clips=n,
                                 checkpoint_dir=Path(tmp) / "ckpt", log=lambda line: print(line, file=sys.stderr))
             trained = time.perf_counter() - started
             rows = _score(folder, args.task, metric, examples, clusters)
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             curve.append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
     result = {"task": args.task, "suite": args.suite, "corpus": manifest.manifest_hash, "metric": metric,
-              "profile": "quick", "seed": args.seed, "generated_examples": args.generated,
+              "profile": args.profile, "seed": args.seed, "generated_examples": args.generated,
               "recorded": args.recorded, "points": curve,
               "command": "python scripts/learning_curve.py " + " ".join(argv or sys.argv[1:])}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -89,3 +89,25 @@ def test_a_model_sees_only_the_audio_the_reference_and_the_loudness_target(tmp_p
     assert np.array_equal(model.predict(base).params.to_unit_vector(), same)
     other_ref = model.predict(dataclasses.replace(base, reference=audio)).params.to_unit_vector()
     assert not np.array_equal(same, other_ref)  # the reference is an input
+
+
+def test_compressing_harder_than_asked_costs_more():
+    """The costly side: a lower threshold or a higher ratio than the reference's costs `asymmetry` times as
+    much as the same error on the other side; the other parameters stay symmetric."""
+    from trainers.common.regression import weighted_mse
+
+    names = [s.name for s in trainer.SPECS]
+    side, weights = trainer.costly_side(), torch.ones(len(names))
+    target = torch.full((1, len(names)), 0.5)
+    for name, harder in (("threshold_db", -0.1), ("ratio", +0.1)):
+        i = names.index(name)
+        over, under = target.clone(), target.clone()
+        over[0, i] += harder
+        under[0, i] -= harder
+        assert weighted_mse(over, target, weights, side, 3.0) == pytest.approx(3 * weighted_mse(under, target, weights,
+                                                                                                 side, 3.0))
+    i = names.index("knee_db")
+    up, down = target.clone(), target.clone()
+    up[0, i] += 0.1
+    down[0, i] -= 0.1
+    assert weighted_mse(up, target, weights, side, 3.0) == pytest.approx(weighted_mse(down, target, weights, side, 3.0))

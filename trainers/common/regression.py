@@ -24,6 +24,7 @@ class RegressionProfile:
     hidden: int
     learning_rate: float
     validate_every: int
+    asymmetry: float = 1.0  # cost of an error on a parameter's costly side, against 1 on the other
 
 
 class Regressor(torch.nn.Module):
@@ -36,8 +37,16 @@ class Regressor(torch.nn.Module):
         return self.net(features)
 
 
-def weighted_mse(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    return (((pred - target) ** 2) * weights).sum(dim=1).mean() / weights.sum()
+def weighted_mse(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor,
+                 costly_side: torch.Tensor | None = None, asymmetry: float = 1.0) -> torch.Tensor:
+    """Squared error weighted per parameter; where `costly_side` is +1 (-1) an error above (below) the target
+    costs `asymmetry` times as much (0: symmetric). The costly side of a compressor parameter is the one
+    that compresses harder than asked: there the output gets worse than doing nothing."""
+    err = (pred - target) ** 2 * weights
+    if costly_side is not None and asymmetry != 1.0:
+        costly = torch.sign(pred - target) == costly_side
+        err = torch.where(costly & (costly_side != 0), err * asymmetry, err)
+    return err.sum(dim=1).mean() / weights.sum()
 
 
 def fit(sample: Callable[[np.random.Generator, int], tuple[torch.Tensor, torch.Tensor]], val_x: torch.Tensor,
@@ -45,21 +54,27 @@ def fit(sample: Callable[[np.random.Generator, int], tuple[torch.Tensor, torch.T
         validate_every: int, seed: int, mean_y: torch.Tensor,
         progress: Callable[[int, int, float, float | None], None] | None = None,
         checkpoint: Checkpointer | None = None, log: Callable[[str], None] | None = None,
-        device: str = "cpu") -> tuple[Regressor, dict]:
+        device: str = "cpu", costly_side: torch.Tensor | None = None,
+        asymmetry: float = 1.0) -> tuple[Regressor, dict]:
     """Fit with the shared loop (AdamW, cosine schedule, checkpoints); keep the best validation weights.
     Batches are drawn on the CPU and moved to `device`; the model comes back on the CPU (for export)."""
     torch.manual_seed(seed)
     model = Regressor(val_x.shape[1], val_y.shape[1], hidden).to(device)
     val_x, val_y, weights, mean_y = (t.to(device) for t in (val_x, val_y, weights, mean_y))
+    side = costly_side.to(device) if costly_side is not None else None
+
+    def loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return weighted_mse(pred, target, weights, side, asymmetry)
+
     with torch.no_grad():  # the "bypass" of regression: predicting the train mean every time
-        mean_loss = weighted_mse(mean_y.expand_as(val_y), val_y, weights).item()
+        mean_loss = loss(mean_y.expand_as(val_y), val_y).item()
 
     def batch_loss(net: torch.nn.Module, rng: np.random.Generator) -> torch.Tensor:
         x, y = sample(rng, batch)
-        return weighted_mse(net(x.to(device)), y.to(device), weights)
+        return loss(net(x.to(device)), y.to(device))
 
     def validate(net: torch.nn.Module) -> float:
-        return weighted_mse(net(val_x), val_y, weights).item()
+        return loss(net(val_x), val_y).item()
 
     result = loop.run(model, batch_loss, validate,
                       loop.LoopSettings(steps=steps, validate_every=validate_every, learning_rate=learning_rate,
