@@ -119,7 +119,7 @@ def _row(release: Release, precision: str, threads: int, label: str, assets: Ass
                    memory_bytes=memory.get("bytes"), memory_how=memory.get("how"))
     stream = single_stream_result(result.latencies_ms, result.duration_s, settings)
     # Chromium's clock moves in 5 µs steps, so a µs-sized model's percentiles are coarse; the mean is
-    # not, but it also carries the rare long queries (the worker's garbage collection). Both are kept.
+    # not, but it also carries the rare long queries (p99 runs at 3-7x p50 here). Both are kept.
     figures["mean_ms"] = stream.mean_ms
     problems = [] if stream.valid else [stream.reason]
     if not check.ok:
@@ -134,7 +134,7 @@ def _row(release: Release, precision: str, threads: int, label: str, assets: Ass
 
 def _invalid(release: Release, precision: str, threads: int, label: str, reason: str, clip_seconds: float,
              figures: dict | None = None) -> dict:
-    """A row that says why nothing was measured: no figures at all."""
+    """A row that says why nothing was timed: no latency figures (the model's bytes, where known)."""
     return latency_row(release, precision, label, "measured", "controller", threads, {"valid": False, "reason": reason},
                        clip_seconds, provider=f"onnxruntime-web {BACKEND}", browser=figures or {},
                        assumptions={"scope": SCOPE, "browser": figures or {}})
