@@ -28,42 +28,41 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def _examples(suite, manifest, task: str, generated: int, seed: int):
-    from harness.runner import input_distances, prepare_against
-    from harness.tasks.examples import build_example, example_keys
+def _examples(suite, manifest, task: str, generated: int, seed: int) -> list[tuple[int, str | None]]:
+    """The example keys scored at every size: a seeded sample of generated test examples, all recorded ones.
+    Examples are rebuilt when scored (a few MB of audio and analysis each: 500 held at once run out of memory)."""
+    from harness.tasks.examples import example_keys
 
     test = manifest.split("test")
     keys = example_keys(suite, manifest, task)
     gen = [k for k in keys if test[k[0]].source == "generated"]
     rec = [k for k in keys if test[k[0]].source == "recorded"]
     rng = np.random.default_rng(seed)
-    chosen = [gen[i] for i in sorted(rng.choice(len(gen), min(generated, len(gen)), replace=False))] + rec
-    metric = suite.tasks[task].primary_metric
-    out = []
-    for i, (index, variant) in enumerate(chosen, 1):
-        example = build_example(suite, manifest, task, index, variant)
-        against = prepare_against(example, [metric])
-        out.append((example, against, input_distances(example, [metric], against), test[index]))
-        if i % 50 == 0 or i == len(chosen):
-            print(f"examples: {i}/{len(chosen)}", file=sys.stderr, flush=True)
-    return out
+    return [gen[i] for i in sorted(rng.choice(len(gen), min(generated, len(gen)), replace=False))] + rec
 
 
-def _score(release_folder: Path, task: str, metric: str, examples, clusters: dict) -> list[dict]:
+def _score(release_folder: Path, suite, manifest, task: str, metric: str, keys, clusters: dict) -> list[dict]:
     from harness.candidates.onnx_model import OnnxController
     from harness.metrics import get_metric
     from harness.models import load_release
-    from harness.runner import score_output
+    from harness.runner import input_distances, prepare_against, score_output
+    from harness.tasks.examples import build_example
 
     model = OnnxController(load_release(release_folder))
     floor = get_metric(metric).audible_floor or 0.0
+    test = manifest.split("test")
     rows = []
-    for example, against, d_input, record in examples:
+    for i, (index, variant) in enumerate(keys, 1):
+        example = build_example(suite, manifest, task, index, variant)
+        against = prepare_against(example, [metric])
         output = model.predict_example(example).render(example.query)
-        values, gaps = score_output(output, example, [metric], d_input, against)
+        values, gaps = score_output(output, example, [metric], input_distances(example, [metric], against), against)
         d_in, d_out = values[f"input.{metric}"], values[metric]
+        record = test[index]
         rows.append({"source": example.source, "cluster": clusters.get(record.id, record.id), "gap": gaps[metric],
                      "harm": None if d_in is None or d_out is None else bool(d_out > d_in + floor)})
+        if i % 100 == 0 or i == len(keys):
+            print(f"scored {i}/{len(keys)}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                                 train_clips=n,
                                 checkpoint_dir=Path(tmp) / "ckpt", log=lambda line: print(line, file=sys.stderr))
             trained = time.perf_counter() - started
-            rows = _score(folder, args.task, metric, examples, clusters)
+            rows = _score(folder, suite, manifest, args.task, metric, examples, clusters)
             card = json.loads((folder / "card.json").read_text())
             point = {"train_clips": len(card["train_clip_sha256"]), "train_seconds": round(trained, 1),
                      "validation": card["validation"],
