@@ -35,10 +35,12 @@ WEIGHTS = {"threshold_db": 1.0, "ratio": 1.0, "knee_db": 0.3, "attack_ms": 0.5, 
 
 
 PROFILES = {
+    # asymmetry 6: on the release suite's 80 validation examples, harms fell from 10.0 % (1) to 3.8 % (3) and
+    # 1.2 % (6) with the median gap closed unchanged (+0.588, +0.600, +0.587)
     "quick": Profile("quick", examples_per_clip=12, steps=3000, batch=256, hidden=128, learning_rate=1e-3,
-                     validate_every=250),
+                     validate_every=250, asymmetry=6.0),
     "full": Profile("full", examples_per_clip=32, steps=30000, batch=512, hidden=256, learning_rate=1e-3,
-                    validate_every=1000),
+                    validate_every=1000, asymmetry=6.0),
 }
 
 
