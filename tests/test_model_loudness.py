@@ -9,7 +9,7 @@ import pytest
 from harness.candidates.onnx_model import OnnxController
 from harness.corpus.synth import STYLES, render_arrangement
 from harness.errors import UserError
-from harness.metrics import integrated_lufs
+from harness.metrics import integrated_lufs, true_peak_dbtp
 from harness.models import load_release
 from harness.tasks.base import Query
 from tests.model_fixtures import build_fixture_release
@@ -32,7 +32,9 @@ def test_measured_loudness_lands_on_the_target_and_keeps_the_rest(tmp_path, targ
     predicted = OnnxController(_release(tmp_path, "predicted")).predict(query).params
     assert abs(integrated_lufs(measured.render(audio, SR), SR) - target) <= 0.1
     assert abs(integrated_lufs(predicted.render(audio, SR), SR) - target) > 1.0  # the fixture guesses
-    assert measured.eq == predicted.eq and measured.limiter == predicted.limiter
+    assert measured.limiter.ceiling_dbtp == -1.0  # the query's ceiling, not a prediction
+    assert true_peak_dbtp(measured.render(audio, SR), SR) <= -1.0 + 0.1
+    assert measured.eq == predicted.eq and measured.limiter.release_ms == predicted.limiter.release_ms
     assert measured.compressor.threshold_db == predicted.compressor.threshold_db
 
 

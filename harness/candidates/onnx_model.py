@@ -81,8 +81,9 @@ class OnnxController(Candidate):
 
 
 def measured_loudness(chain, query: Query):
-    """The controller's mastering chain with its compressor makeup set by measurement: the chain is rendered
-    and the makeup refined until the output reads the loudness target, as `rules` does for its flat chain.
+    """The controller's mastering chain with its limiter at the query's ceiling and its compressor makeup set
+    by measurement: the chain is rendered and the makeup refined until the output reads the loudness target,
+    as `rules` does for its flat chain.
 
     Why (Trainers issue): a controller that predicts the makeup from features misses the target by a
     median 0.6 LU, since the limiter's loudness loss depends on the audio, not on summary features. The
@@ -97,8 +98,12 @@ def measured_loudness(chain, query: Query):
     target = LoudnessTarget.of(query)
     audio = finite_audio(query.audio)
 
+    # The ceiling is the user's, given with the query like the target: set, not predicted (a predicted
+    # -0.53 dBTP once let the output pass the -1 dBTP ceiling the task asked for).
+    limiter = replace(chain.limiter, ceiling_dbtp=target.ceiling_dbtp)
+
     def with_makeup(gain_db: float):
-        return replace(chain, compressor=replace(chain.compressor, makeup_db=gain_db)).clipped()
+        return replace(chain, compressor=replace(chain.compressor, makeup_db=gain_db), limiter=limiter).clipped()
 
     gain = to_loudness(lambda g: with_makeup(g).render(audio, query.sample_rate), query.sample_rate, target.lufs,
                        chain.compressor.makeup_db, MAKEUP_RANGE_DB)
