@@ -205,7 +205,10 @@ def latency_rows(latencies: list[dict], model: str, hardware: str, scope: str, p
                  clip_seconds: float | None) -> list[dict]:
     """The rows a latency bar may use, oldest first: this model, hardware, scope and precision, one
     thread (or a GPU), and — end to end — the bar's clip length."""
-    return [r for r in latencies if r["model"] == model and r["hardware"] == hardware and r["scope"] == scope
+    from harness.latency.targets import hardware_matches
+
+    return [r for r in latencies if r["model"] == model and hardware_matches(r["hardware"], hardware)
+            and r["scope"] == scope
             and r["precision"] == precision and r["threads"] in (None, 1)
             and (scope != "end_to_end" or clip_seconds is None or r.get("clip_seconds") is None
                  or abs(float(r["clip_seconds"]) - clip_seconds) < 1e-9)]

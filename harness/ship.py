@@ -14,7 +14,10 @@ QUALITY_TARGET = "cpu"  # browser-first: the precision scored by the quality bar
 
 
 def _p50(latencies: list[dict], model: str, hardware: str, precision: str) -> float | None:
-    rows = [r for r in latencies if r["model"] == model and r["hardware"] == hardware and r["precision"] == precision
+    from harness.latency.targets import hardware_matches
+
+    rows = [r for r in latencies if r["model"] == model and hardware_matches(r["hardware"], hardware)
+            and r["precision"] == precision
             and r["scope"] == "controller" and r["source"] == "measured" and r["threads"] in (None, 1)
             and r["valid"] and r.get("p50_ms") is not None]
     return rows[-1]["p50_ms"] if rows else None

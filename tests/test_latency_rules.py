@@ -99,3 +99,18 @@ def test_a_projection_whose_band_comes_from_an_invalid_measurement_is_invalid(re
     assert cpu and not cpu[0]["valid"]
     projected = [r for r in rows if r["source"] == "projected"]
     assert projected and not any(r["valid"] for r in projected)
+
+
+def test_a_bar_on_a_target_reads_the_rows_measured_on_its_versions():
+    """The browser target writes `browser:chromium-<version>`; a bar or the ship rule naming `browser`
+    reads those rows, and never another target's whose name merely starts the same."""
+    from harness.bars import latency_rows
+    from harness.latency.targets import hardware_matches
+
+    assert hardware_matches("browser:chromium-150.0.7871.100", "browser")
+    assert hardware_matches("cpu", "cpu") and not hardware_matches("browserx", "browser")
+    assert not hardware_matches("browser:chromium-150", "cpu")
+    row = {"model": "eq-v1", "hardware": "browser:chromium-150", "scope": "controller", "precision": "fp32",
+           "threads": 1}
+    other = {**row, "hardware": "cpu"}
+    assert latency_rows([row, other], "eq-v1", "browser", "controller", "fp32", None) == [row]

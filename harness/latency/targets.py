@@ -24,6 +24,12 @@ class HardwareTarget:
         return self.spec.get(key, default)
 
 
+def hardware_matches(row_hardware: str, target: str) -> bool:
+    """A row measured on `target`: the same name, or the name plus the version it ran on, as the browser
+    target writes it (`browser:chromium-150.0.7871.100` is a `browser` row)."""
+    return row_hardware == target or row_hardware.startswith(f"{target}:")
+
+
 def load_targets(path: Path = TARGETS_FILE) -> Registry[HardwareTarget]:
     data = tomllib.loads(path.read_text())
     targets: Registry[HardwareTarget] = Registry("hardware target")
