@@ -1,6 +1,7 @@
 """Suites are data: TOML files under suites/ with `include = [...]` for shared defaults.
 
-`load_suite(name_or_path)` resolves includes (tables merge key by key, other values replace),
+`load_suite(name_or_path)` resolves includes (tables merge key by key, other values replace;
+`[[extra_bars]]` appends to the included `[[bars]]`),
 validates the result into a typed `Suite` (schema: `harness.suite_schema`), and checks every name
 it uses against the registries (tasks, candidates, metrics, hardware targets, genres), each unknown
 name a one-line error with a "did you mean" suggestion. Nothing imports this module for a utility:
@@ -89,7 +90,15 @@ def _load_with_includes(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for inc in includes:
         merged = _merge(merged, _load_with_includes(path.parent / inc, (*seen, path)))
-    return _merge(merged, data)
+    # `[[bars]]` replaces the included list (lists replace); `[[extra_bars]]` appends to it, so a suite can
+    # add one bar without copying the shared ones.
+    extra = data.get("extra_bars", [])
+    if not isinstance(extra, list):
+        raise UserError(f"{path}: extra_bars must be an array of tables ([[extra_bars]]), got {extra!r}")
+    merged = _merge(merged, {k: v for k, v in data.items() if k != "extra_bars"})
+    if extra:
+        merged["bars"] = [*merged.get("bars", []), *extra]
+    return merged
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

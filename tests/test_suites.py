@@ -25,6 +25,10 @@ def test_include_merges_tables_and_overrides_values():
     assert smoke.tasks["eq"].min_test_examples == 1
     assert full.corpus.genres == release.corpus.genres  # inherited through two includes
     assert smoke.tasks["mastering"].target_lufs == -14.0
+    # [[extra_bars]] appends to the included bars (and full, including release, inherits them all)
+    base_bars = [b.name for b in smoke.bars]
+    assert [b.name for b in release.bars] == [*base_bars, "controller p95 under 100 ms in the browser"]
+    assert [b.name for b in full.bars] == [b.name for b in release.bars]
 
 
 def _write(tmp_path, body):
@@ -44,6 +48,7 @@ def _write(tmp_path, body):
         ('[corpus]\nsplit = { train = 0.9, validation = 0.2, test = 0.1 }\n', "sum to 1"),
         ('[tasks.eq]\nprimary_metric = "dynamics_error_db"\n', "must be one of its metrics"),
         ('[corpus\n', "invalid TOML"),
+        ('extra_bars = 3\n', "extra_bars must be an array of tables"),
     ],
 )
 def test_bad_suites_name_file_and_problem(tmp_path, body, words):
