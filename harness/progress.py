@@ -43,8 +43,9 @@ def reporting(console: Console, label: str, *, every_s: float = 10.0,
         elapsed = now - start
         eta = f", about {elapsed / done * (total - done):.0f} s left" if 0 < done < total else ""
         share = f" ({done / total:.0%})" if total else ""
+        # soft_wrap: one progress report is one line in a CI log, however narrow rich thinks the console is
         console.print(f"{label}: {done}/{total}{share} after {elapsed:.0f} s{eta}{'; ' + note if note else ''}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         last[0] = -1.0 if finished else now
 
     yield plain

@@ -38,3 +38,12 @@ def test_a_terminal_gets_a_live_bar_not_lines():
     with reporting(console, "scoring") as progress:
         progress(1, 2)
     assert "scoring: 1/2" not in out.getvalue()
+
+
+def test_a_report_with_a_note_stays_one_line_in_a_narrow_log():
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=40)
+    with reporting(console, "training a quick eq model", clock=Clock()) as progress:
+        progress(10, 4000, "loss 1.226, validation 3.348")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("; loss 1.226, validation 3.348")
