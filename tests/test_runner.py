@@ -3,6 +3,7 @@
 import json
 import multiprocessing
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -179,3 +180,42 @@ def test_unavailable_optional_peer_is_skipped_with_reason_not_failed(music, tmp_
     assert report["failures"] == []
     assert report["skipped"] == [{"candidate": "matchering", "reason": "matchering not installed: pip install '.[peers]'"}]
     assert "pip install '.[peers]'" in capsys.readouterr().out  # not eaten as console markup
+
+
+class ReferenceOnly(Candidate):
+    """Takes only reference-based mastering, as matchering does."""
+
+    name = "reference-only"
+    kind = "baseline"
+    tasks = ("mastering",)
+
+    def supports(self, task, variant):
+        return task == "mastering" and variant == "reference_based"
+
+    def predict(self, query):
+        from harness.candidates.bypass import Bypass
+
+        return Bypass().predict(query)
+
+
+@pytest.mark.slow(seconds=8)  # two end-to-end runs
+def test_a_rerun_reuses_examples_a_candidate_does_not_pose(music, tmp_path, capsys):
+    """A finished example is one whose every candidate that poses it has a row: a candidate without the
+    variant (matchering on reference-free mastering) must not make a warm rerun rebuild it."""
+    with CANDIDATES.registered("reference-only", ReferenceOnly):
+        args = ["run", "smoke", "--corpus", str(music), "--candidates", "bypass", "reference-only",
+                "--db", str(tmp_path / "r.db"), "--workers", "1"]
+        assert main(args) == 0
+        capsys.readouterr()
+        assert main(args) == 0
+    out = capsys.readouterr().out
+    with sqlite3.connect(tmp_path / "r.db") as c:
+        rows = c.execute("SELECT COUNT(*) FROM clip_results").fetchone()[0]
+    reused = int(re.search(r"(\d+) finished examples reused", out).group(1))
+    assert reused == len({k for k in _example_keys(tmp_path / "r.db")}), out
+    assert rows > reused
+
+
+def _example_keys(db):
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT DISTINCT task, variant, clip_id FROM clip_results").fetchall()
