@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from harness.aws_errors import one_line_aws_errors
 from harness.errors import UserError
 from harness.paths import home
 
@@ -46,36 +47,13 @@ def _client(client: Any | None) -> Any:
     return boto3.session.Session().client("s3")
 
 
-def _aws_errors(uri: str):
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    class Guard:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, kind, exc, tb):
-            if exc is None:
-                return False
-            if isinstance(exc, NoCredentialsError):
-                raise UserError(f"{uri}: no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                                "AWS_SECRET_ACCESS_KEY)") from None
-            if isinstance(exc, ClientError):
-                error = exc.response.get("Error", {})
-                raise UserError(f"{uri}: AWS refused: {error.get('Code', '?')}: {error.get('Message', exc)}") from None
-            if isinstance(exc, BotoCoreError):
-                raise UserError(f"{uri}: AWS call failed: {exc}") from None
-            return False
-
-    return Guard()
-
-
 def pull(uri: str, *, client: Any | None = None) -> tuple[Path, int]:
     """Mirror the registry's release files; returns (mirror folder, files downloaded)."""
     bucket, prefix = split_uri(uri)
     root = mirror_dir(uri)
     s3 = _client(client)
     fetched = 0
-    with _aws_errors(uri):
+    with one_line_aws_errors(uri):
         token = None
         while True:
             page = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/" if prefix else "",
@@ -107,7 +85,7 @@ def push(release_folder: Path, uri: str, *, client: Any | None = None) -> int:
     files = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")),
                    key=lambda p: (p.name == "release.json", p.name))
     s3 = _client(client)
-    with _aws_errors(uri):
+    with one_line_aws_errors(uri):
         for path in files:
             key = "/".join(part for part in (prefix, task, name, path.name) if part)
             s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())

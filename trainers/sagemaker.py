@@ -206,10 +206,10 @@ def _split_s3(uri: str) -> tuple[str, str]:
 def submit(request: dict[str, Any], *, code: bytes, corpus_folder: Path, sagemaker_client: Any,
            s3_client: Any, log=print) -> str:
     """Upload the code and the corpus, then create the job; returns its ARN."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from harness.aws_errors import one_line_aws_errors
 
     channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in request["InputDataConfig"]}
-    try:
+    with one_line_aws_errors(hint="--dry-run prints the request without them"):
         bucket, key = _split_s3(channels[CODE_CHANNEL])
         s3_client.put_object(Bucket=bucket, Key=f"{key}/code.tar.gz", Body=code)
         bucket, key = _split_s3(channels[HOME_CHANNEL])
@@ -220,14 +220,6 @@ def submit(request: dict[str, Any], *, code: bytes, corpus_folder: Path, sagemak
             if i % 100 == 0 or i == len(files):
                 log(f"corpus upload: {i}/{len(files)} files")
         return sagemaker_client.create_training_job(**request)["TrainingJobArn"]
-    except NoCredentialsError:
-        raise UserError("no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                        "AWS_SECRET_ACCESS_KEY); --dry-run prints the request without them") from None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise UserError(f"AWS refused: {error.get('Code', '?')}: {error.get('Message', exc)}") from None
-    except BotoCoreError as exc:
-        raise UserError(f"AWS call failed: {exc}") from None
 
 
 def have_credentials() -> bool:

@@ -113,6 +113,7 @@ def sagemaker_job(args: argparse.Namespace, suite) -> int:
     import json
     import os
 
+    from harness.aws_errors import NO_CREDENTIALS
     from harness.corpus.build import cache_folder, generated_recipe
     from harness.errors import UserError
     from trainers import sagemaker
@@ -146,8 +147,7 @@ def sagemaker_job(args: argparse.Namespace, suite) -> int:
             print(f"dry run: nothing sent. No cost estimate: {cost['reason']}.", file=sys.stderr)
         return 0
     if not sagemaker.have_credentials():
-        raise UserError("no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); "
-                        "--dry-run prints the request without them")
+        raise UserError(f"{NO_CREDENTIALS}; --dry-run prints the request without them")
     import boto3
 
     from harness.corpus.build import build_corpus
