@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 IDENTITY = np.array([1.0, 0.0, 0.0, 0.0, 0.0])
 
@@ -128,31 +129,48 @@ def filter_sections(audio: np.ndarray, sections: np.ndarray) -> np.ndarray:
     return out
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):  # pragma: no cover - compiled
+    """a * b + c rounded once (llvm.fma: the same result on every CPU, in hardware where it has FMA)."""
+    signature = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, sig, args):
+        return builder.fma(*args)
+
+    return signature, codegen
+
+
 @njit(cache=True, error_model="numpy")
 def _cascade(x, sections, gain, out):  # pragma: no cover - compiled
     # Transposed Direct Form II with monic numerators ([b1/b0, b2/b0, a1, a2] per section),
     # channels in pairs: the two independent recurrences share one loop so the CPU overlaps
-    # their latency chains (about 1.5x faster than one channel at a time).
+    # their latency chains (about 1.5x faster than one channel at a time). The loop is bound by
+    # instruction throughput, so the state updates use fused multiply-adds (5 arithmetic
+    # instructions per section-sample instead of 8; about 10 % faster, and one rounding less).
     n_channels, n = x.shape
     k_sections = sections.shape[0]
     for c0 in range(0, n_channels, 2):
         c1 = min(c0 + 1, n_channels - 1)
+        x0 = x[c0]  # 1-D rows: cheaper indexing than x[c, i]
+        x1 = x[c1]
+        out0 = out[c0]
+        out1 = out[c1]
         state = np.zeros((k_sections, 4))
         for i in range(n):
-            v = np.float64(x[c0, i])
-            w = np.float64(x[c1, i])
+            v = np.float64(x0[i])
+            w = np.float64(x1[i])
             for k in range(k_sections):
                 b1 = sections[k, 0]
                 b2 = sections[k, 1]
                 a1 = sections[k, 2]
                 a2 = sections[k, 3]
                 y = v + state[k, 0]
-                state[k, 0] = b1 * v - a1 * y + state[k, 1]
-                state[k, 1] = b2 * v - a2 * y
+                state[k, 0] = _fma(b1, v, _fma(-a1, y, state[k, 1]))
+                state[k, 1] = _fma(b2, v, -a2 * y)
                 v = y
                 z = w + state[k, 2]
-                state[k, 2] = b1 * w - a1 * z + state[k, 3]
-                state[k, 3] = b2 * w - a2 * z
+                state[k, 2] = _fma(b1, w, _fma(-a1, z, state[k, 3]))
+                state[k, 3] = _fma(b2, w, -a2 * z)
                 w = z
-            out[c0, i] = v * gain
-            out[c1, i] = w * gain
+            out0[i] = v * gain
+            out1[i] = w * gain

@@ -70,12 +70,24 @@ def interpolator_taps() -> np.ndarray:
 _SINC32 = np.ascontiguousarray(interpolator_taps(), dtype=np.float32)
 _ANNEX32 = np.ascontiguousarray(BS1770_TAPS[:, ::-1], dtype=np.float32)
 
+# Upper bound on the detector's output per unit of max |x| over the taps' window: an
+# interpolated point is at most sum |h| times that (a sample at most 1), the parabola lifts a
+# local maximum m by at most min(d^2/(8 den), den/8) <= |d|/8 <= m/4, and the Annex points
+# are read unrefined. The 1e-3 covers float32 rounding in the sums many times over. Where the
+# bound is below the ceiling the required gain is exactly 1 whatever the precise peak, so the
+# limiter skips detection there (most of a mastered programme) without changing its output.
+PEAK_BOUND_GAIN = max(
+    1.25 * max(float(np.abs(_SINC32.astype(np.float64)).sum(axis=1).max()), 1.0),
+    float(np.abs(_ANNEX32.astype(np.float64)).sum(axis=1).max()),
+) * (1.0 + 1e-3)
+_RUN = 64  # intervals per skip decision: short enough to skip between a programme's peaks
+
 
 def interval_true_peaks(audio: np.ndarray) -> np.ndarray:
     """Detector output (float32): peak of |x| over [n, n+1) for n in [-HOLD, N + HOLD), max over channels."""
     x = np.ascontiguousarray(audio)
     peaks = np.zeros(x.shape[1] + 2 * HOLD, dtype=np.float32)
-    _detect(x, _SINC32, _ANNEX32, peaks, 0)
+    _detect(x, _SINC32, _ANNEX32, peaks, 0, -1.0)
     return peaks
 
 
@@ -130,8 +142,8 @@ class TruePeakLimiter(Processor):
         steps = x.shape[1] + attack - 1
         size = (-(-steps // window) + 1) * window
         required = np.zeros(size, dtype=np.float32)
-        _detect(x, _SINC32, _ANNEX32, required, attack - 1)
         ceiling = 10.0 ** ((self.ceiling_dbtp - MARGIN_DB) / 20.0)
+        _detect(x, _SINC32, _ANNEX32, required, attack - 1, ceiling / PEAK_BOUND_GAIN)
         release = math.exp(-1.0 / (self.release_ms * 1e-3 * sr))
         _limit(x, required, ceiling, attack, release, delay, out, gains)
 
@@ -154,8 +166,11 @@ def _refined(a, b, c):  # pragma: no cover - compiled
 
 
 @njit(cache=True, error_model="numpy")
-def _detect(x, sinc, annex, peaks, offset):  # pragma: no cover - compiled
-    # peaks[offset + j] = max(peaks[...], peak of interval j - HOLD) for j in [0, n + 2 HOLD).
+def _detect(x, sinc, annex, peaks, offset, quiet_level):  # pragma: no cover - compiled
+    # peaks[offset + j] = max(peaks[...], peak of interval j - HOLD) for j in [0, n + 2 HOLD),
+    # except that a channel's run of _RUN intervals whose every input sample is <= quiet_level
+    # (whose peak therefore cannot exceed quiet_level * PEAK_BOUND_GAIN) is not evaluated and
+    # contributes 0. Pass a negative quiet_level for the exact peaks everywhere.
     n_channels, n = x.shape
     count = n + 2 * HOLD
     seg = np.zeros(_BLOCK + 1 + 2 * TAPS, dtype=np.float32)
@@ -182,45 +197,71 @@ def _detect(x, sinc, annex, peaks, offset):  # pragma: no cover - compiled
         for c in range(n_channels):
             for k in range(span):
                 seg[k] = 0.0
-            for k in range(lo, hi):
-                seg[k] = x[c, first + k]
-            # sinc phases of intervals s0-1 .. s0+m-1 (one extra on the left for the refinement)
-            for i in range(m + 1):
-                a1 = np.float32(0.0)
-                a2 = np.float32(0.0)
-                a3 = np.float32(0.0)
-                for k in range(24):
-                    v = seg[i + k]
-                    a1 += h1[k] * v
-                    a2 += h2[k] * v
-                    a3 += h3[k] * v
-                g1[i] = a1
-                g2[i] = a2
-                g3[i] = a3
-            for i in range(m):
-                # interval s0+i: x[s] = seg[i + 12], x[s+1] = seg[i + 13]
-                xs = seg[i + HOLD]
-                xn = seg[i + HOLD + 1]
-                r0 = _refined(g3[i], xs, g1[i + 1])
-                r1 = _refined(xs, g1[i + 1], g2[i + 1])
-                r2 = _refined(g1[i + 1], g2[i + 1], g3[i + 1])
-                r3 = _refined(g2[i + 1], g3[i + 1], xn)
-                best[i] = max(best[i], max(max(r0, r1), max(r2, r3)))
-            for i in range(m):
-                # Annex points of interval s0+i read x[s - 5 .. s + 6] = seg[i + 7 .. i + 18]
-                b0 = np.float32(0.0)
-                b1 = np.float32(0.0)
-                b2 = np.float32(0.0)
-                b3 = np.float32(0.0)
-                for k in range(12):
-                    v = seg[i + 7 + k]
-                    b0 += q0[k] * v
-                    b1 += q1[k] * v
-                    b2 += q2[k] * v
-                    b3 += q3[k] * v
-                best[i] = max(best[i], max(max(abs(b0), abs(b1)), max(abs(b2), abs(b3))))
+            if hi > lo:
+                row = x[c, first + lo:first + hi]  # a 1-D slice: 2-D indexing would not vectorise
+                for k in range(hi - lo):
+                    seg[lo + k] = row[k]
+            # consecutive runs that need evaluating go to _detect_run together (long loops
+            # vectorise better); quiet runs end such a stretch
+            loud_from = 0
+            for r0 in range(0, m, _RUN):
+                r1 = min(r0 + _RUN, m)
+                # intervals r0 .. r1-1 read seg[r0 .. r1 + 23] (see _detect_run)
+                quiet = 0
+                for k in range(r0, r1 + TAPS):
+                    quiet += np.float64(abs(seg[k])) <= quiet_level
+                if quiet == r1 + TAPS - r0:
+                    if r0 > loud_from:
+                        _detect_run(seg[loud_from:r0 + 1 + TAPS], r0 - loud_from, h1, h2, h3, q0, q1, q2, q3,
+                                    g1, g2, g3, best[loud_from:r0])
+                    loud_from = r1
+            if m > loud_from:
+                _detect_run(seg[loud_from:m + 1 + TAPS], m - loud_from, h1, h2, h3, q0, q1, q2, q3,
+                            g1, g2, g3, best[loud_from:m])
         for i in range(m):
             peaks[offset + j0 + i] = max(peaks[offset + j0 + i], best[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _detect_run(seg, m, h1, h2, h3, q0, q1, q2, q3, g1, g2, g3, best):  # pragma: no cover - compiled
+    # One channel's peaks of m intervals into best (max with what it holds); seg[k] = x[s0 - 12 + k],
+    # s0 the first interval. A function of its own, with loops from 0: LLVM vectorises these
+    # loops there (inside _detect's skip loop it did not, 10x slower).
+    # sinc phases of intervals s0+r0-1 .. s0+r1-1 (one extra on the left for the refinement)
+    for i in range(m + 1):
+        a1 = np.float32(0.0)
+        a2 = np.float32(0.0)
+        a3 = np.float32(0.0)
+        for k in range(24):
+            v = seg[i + k]
+            a1 += h1[k] * v
+            a2 += h2[k] * v
+            a3 += h3[k] * v
+        g1[i] = a1
+        g2[i] = a2
+        g3[i] = a3
+    for i in range(m):
+        # interval s0+i: x[s] = seg[i + 12], x[s+1] = seg[i + 13]
+        xs = seg[i + HOLD]
+        xn = seg[i + HOLD + 1]
+        p0 = _refined(g3[i], xs, g1[i + 1])
+        p1 = _refined(xs, g1[i + 1], g2[i + 1])
+        p2 = _refined(g1[i + 1], g2[i + 1], g3[i + 1])
+        p3 = _refined(g2[i + 1], g3[i + 1], xn)
+        best[i] = max(best[i], max(max(p0, p1), max(p2, p3)))
+    for i in range(m):
+        # Annex points of interval s0+i read x[s - 5 .. s + 6] = seg[i + 7 .. i + 18]
+        b0 = np.float32(0.0)
+        b1 = np.float32(0.0)
+        b2 = np.float32(0.0)
+        b3 = np.float32(0.0)
+        for k in range(12):
+            v = seg[i + 7 + k]
+            b0 += q0[k] * v
+            b1 += q1[k] * v
+            b2 += q2[k] * v
+            b3 += q3[k] * v
+        best[i] = max(best[i], max(max(abs(b0), abs(b1)), max(abs(b2), abs(b3))))
 
 
 @njit(cache=True, error_model="numpy")
@@ -282,8 +323,11 @@ def _limit(x, required, ceiling, attack, a_release, delay, out, gains):  # pragm
         else:
             k_hi = min(k_hi, n - delay - i0)
             for c in range(n_channels):
-                for k in range(k_lo, k_hi):
-                    out[c, i0 + k + delay] = np.float64(x[c, i0 + k]) * block_gain[k]
+                if k_hi > k_lo:  # 1-D slices: 2-D indexing would not vectorise
+                    row = x[c, i0 + k_lo:i0 + k_hi]
+                    target_row = out[c, i0 + k_lo + delay:i0 + k_hi + delay]
+                    for k in range(k_hi - k_lo):
+                        target_row[k] = np.float64(row[k]) * block_gain[k_lo + k]
     if gains.shape[0] == 0:
         for c in range(n_channels):
             for i in range(min(delay, n)):

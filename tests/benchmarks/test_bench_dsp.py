@@ -1,14 +1,17 @@
 """Speed of each renderer and of the mastering chain on 60 s of stereo 48 kHz float32, as x real time.
 
-Run: .venv/bin/python -m pytest tests/benchmarks/test_bench_dsp.py --benchmark-enable -n 0
-Goal: the full chain (EQ -> compressor -> true-peak limiter) at >= 500x real time on one core.
-Absolute speeds depend on the machine, so the goal is checked as a ratio measured in one run:
-a pedalboard chain (6 JUCE biquads -> Compressor -> Limiter, ~270x here) is timed beside ours,
-and ours must be >= GOAL_RATIO_VS_PEDALBOARD times faster (500 / 270 ~ 1.85).
+Run: .venv/bin/python -m pytest tests/benchmarks/test_bench_dsp.py --benchmark-enable -n 0 -p no:randomly
+Goal: the full chain (EQ -> compressor -> true-peak limiter) at >= 1000x real time on one core.
+Absolute speeds depend on the machine, so the goal is a ratio measured in one run: a pedalboard
+chain (6 JUCE biquads -> Compressor -> Gain -> Limiter, ~260x real time on the reference VM) is
+timed beside ours, and 1000x there is GOAL_RATIO_VS_PEDALBOARD = 1000 / 260 ~ 3.8 times faster.
+The test asserts MIN_RATIO_VS_PEDALBOARD, the ratio the current code holds with margin, so a
+regression fails; ``meets_goal`` in extra_info says whether this run reached the goal.
 Each test stores ``x_realtime`` (audio seconds per compute second of the mean call) in
-benchmark.extra_info. Under the project's default --benchmark-disable (or under xdist) each test
-is a smoke test: the function runs once on 2 s of audio and its output is checked (the EQ against
-scipy's sosfilt, the limiter and the chain against their ceiling); pedalboard is not timed.
+benchmark.extra_info, the chain also ``x_vs_pedalboard``. Under the project's default
+--benchmark-disable (or under xdist) each test is a smoke test: the function runs once on 2 s of
+audio and its output is checked (the EQ against scipy's sosfilt, the limiter and the chain against
+their ceiling); pedalboard is not timed.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from harness.dsp import EQ, Compressor, HighShelf, LowShelf, MasteringChain, Pea
 SR = 48000
 SECONDS = 60.0
 SMOKE_SECONDS = 2.0
-GOAL_X_REALTIME = 500.0
-GOAL_RATIO_VS_PEDALBOARD = 1.8
+GOAL_X_REALTIME = 1000.0
+GOAL_RATIO_VS_PEDALBOARD = 3.8
+MIN_RATIO_VS_PEDALBOARD = 3.0  # held: ~3.5 measured when the goal was set (was 1.8, ~2.2 held)
 
 EQ_SETTINGS = EQ(
     low_shelf=LowShelf(100.0, 3.0),
@@ -124,7 +128,8 @@ def test_mastering_chain_speed(benchmark, benchmarking, audio):
     theirs = min(_timed(board, audio) for _ in range(3))
     ratio = theirs / inner.min
     benchmark.extra_info["x_vs_pedalboard"] = round(ratio, 2)
-    assert ratio >= GOAL_RATIO_VS_PEDALBOARD, f"chain only {ratio:.2f}x pedalboard's speed in this run"
+    benchmark.extra_info["meets_goal"] = bool(ratio >= GOAL_RATIO_VS_PEDALBOARD)
+    assert ratio >= MIN_RATIO_VS_PEDALBOARD, f"chain only {ratio:.2f}x pedalboard's speed in this run"
 
 
 def _timed(fn, audio) -> float:
