@@ -20,8 +20,9 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -101,6 +102,42 @@ class Pool:
     def submit(self, fn, /, *args, **kwargs):
         with _children_ignore_sigint():
             return self.executor.submit(fn, *args, **kwargs)
+
+    def next_done(self, pending) -> list[Future]:
+        """The submitted futures that have finished, waiting for at least one."""
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        return list(done)
+
+
+class SerialPool:
+    """`Pool`'s submit/next_done in this process: each job runs, in submission order, when its result
+    is asked for. A one-worker run then schedules exactly like a parallel one, without a worker to
+    start, and each result is handled (stored) before the next job begins."""
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[Future, object, tuple, dict]] = deque()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self._queue.append((future, fn, args, kwargs))
+        return future
+
+    def next_done(self, pending) -> list[Future]:
+        future, fn, args, kwargs = self._queue.popleft()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - delivered through the future, like a worker's; Ctrl-C stops the run
+            future.set_exception(exc)
+        return [future]
+
+
+def chunk_size(jobs: int, workers: int, *, per_worker: int = 4, largest: int = 8) -> int:
+    """Jobs per submission: about `per_worker` submissions per worker, so the last ones still balance
+    the load, and at most `largest`, so an interrupted run loses little and progress stays lively.
+    One worker takes one job at a time (there is nothing to send)."""
+    if workers <= 1:
+        return 1
+    return max(1, min(largest, -(-jobs // (workers * per_worker))))
 
 
 @contextlib.contextmanager

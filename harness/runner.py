@@ -2,13 +2,14 @@
 
 Per example: the candidate's output is compared with the target on each of the task's metrics;
 gap closed = 1 − d(output, target) / d(damaged input, target) per distance (0 = no better than
-bypass, 1 = perfect, < 0 = made it worse). Work is split by example across processes; each
-finished example is committed to the store at once, so a re-run skips it. A failing candidate or
+bypass, 1 = perfect, < 0 = made it worse). Work is split by example across processes, in chunks;
+each finished chunk is committed to the store at once, so a re-run skips it. A failing candidate or
 clip is recorded and the run goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -21,7 +22,7 @@ from harness.corpus.manifest import Manifest
 from harness.environment import code_fingerprint, fingerprint
 from harness.metrics import Unmeasurable, get_metric, measure
 from harness.metrics.distances import OutputAnalysis, distance_against
-from harness.parallel import process_pool
+from harness.parallel import SerialPool, chunk_size, process_pool
 from harness.progress import Progress
 from harness.store import Store
 from harness.suite_schema import Suite
@@ -175,8 +176,33 @@ def _score_example(job) -> list[dict]:
     return rows
 
 
+def _score_chunk(job) -> list[dict]:
+    """Several examples of one task: their rows, stored together in one transaction."""
+    suite, manifest, task, candidates, keys = job
+    return [row for index, variant, skip in keys
+            for row in _score_example((suite, manifest, task, index, variant, candidates, skip))]
+
+
+def _fit_task(job) -> tuple[list[Candidate], list[dict]]:
+    """A task's candidates, each fitted on the task's training split; failed fits are left out."""
+    suite, manifest, task, candidates = job
+    failures: list[dict] = []
+    fitted = [_fit(c, suite, manifest, task, failures) for c in candidates]
+    return [c for c in fitted if c is not None], failures
+
+
+def _needs_fit(cand: Candidate) -> bool:
+    return type(cand).fit is not Candidate.fit
+
+
 def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], store: Store, *,
               workers: int | None = None, progress: Progress | None = None, fresh: bool = False) -> RunOutcome:
+    """Score every available candidate on every test example, resuming a run with the same identity.
+
+    Scheduling: a task whose candidates learn (a fit on its training split) is fitted in a worker
+    while the other tasks' examples are scored; its examples follow as soon as the fit returns. The
+    examples are sent in chunks (`chunk_size`) with the fitted candidates, and each chunk's rows are
+    committed to the store in one transaction."""
     if not manifest.split("test"):
         from harness.errors import UserError
 
@@ -199,53 +225,80 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
             continue
         available.append(name)
     done = store.done_keys(run_id)
-    jobs = []
-    for task in suite.tasks:
-        # A fresh instance per task: what a candidate learns for one task must not leak into another.
-        fresh = [get_candidate(name) for name in available]
-        fitted = [_fit(c, suite, manifest, task, outcome) for c in fresh if c.runs_task(task)]
-        fitted = [c for c in fitted if c is not None]
-        for index, variant in example_keys(suite, manifest, task):
-            clip_id = manifest.split("test")[index].id
-            skip = {c.name for c in fitted if (task, variant or "", clip_id, c.name) in done}
-            # done when every candidate that poses this variant has its row (matchering, say, has none
-            # for reference-free mastering: counting it rebuilt such examples on every resume)
-            if all(c.name in skip for c in fitted if c.supports(task, variant)):
-                outcome.examples_skipped += 1
-                continue
-            jobs.append((suite, manifest, task, index, variant, fitted, skip))
-    total = len(jobs) + outcome.examples_skipped
-    finished = outcome.examples_skipped
-    if progress:
-        progress(finished, total)
+    test_ids = [c.id for c in manifest.split("test")]
+    keys = {task: example_keys(suite, manifest, task) for task in suite.tasks}
+    total = sum(len(k) for k in keys.values())
+    finished = 0
     workers = workers or min(2, os.cpu_count() or 1)
 
-    def record(rows: list[dict]) -> None:
+    def todo(task: str, candidates: list[Candidate]) -> list[tuple[int, str | None, frozenset[str]]]:
+        """The task's examples still missing a row of some candidate that poses them."""
+        out = []
+        for index, variant in keys[task]:
+            skip = frozenset(c.name for c in candidates if (task, variant or "", test_ids[index], c.name) in done)
+            # done when every candidate that poses this variant has its row (matchering, say, has none
+            # for reference-free mastering: counting it rebuilt such examples on every resume)
+            if not all(c.name in skip for c in candidates if c.supports(task, variant)):
+                out.append((index, variant, skip))
+        return out
+
+    def advance(examples: int, *, scored: bool) -> None:
         nonlocal finished
-        store.add_clip_results(run_id, rows)
-        finished += 1
-        outcome.examples_scored += 1
+        finished += examples
+        if scored:
+            outcome.examples_scored += examples
+        else:
+            outcome.examples_skipped += examples
         if progress:
             progress(finished, total)
 
-    if workers > 1 and len(jobs) > 1:
-        with process_pool(workers) as pool:
-            for rows in pool.map(_score_example, jobs, chunksize=1):
-                record(rows)
-    else:
-        for job in jobs:
-            record(_score_example(job))
+    # A fresh instance per task: what a candidate learns for one task must not leak into another.
+    plans = {task: [c for c in (get_candidate(name) for name in available) if c.runs_task(task)]
+             for task in suite.tasks}
+    work = sum(len(todo(task, cands)) for task, cands in plans.items())
+    if progress:
+        progress(0, total)
+    if work > 1 and workers > 1:
+        from harness.warmup import compile_kernels
+
+        compile_kernels()  # one compile into the on-disk cache; every worker then only loads the kernels
+    with (process_pool(workers) if work > 1 and workers > 1 else contextlib.nullcontext(SerialPool())) as pool:
+        pending: dict = {}
+
+        def submit_examples(task: str, candidates: list[Candidate]) -> None:
+            remaining = todo(task, candidates)
+            advance(len(keys[task]) - len(remaining), scored=False)
+            size = chunk_size(len(remaining), workers)
+            for i in range(0, len(remaining), size):
+                chunk = remaining[i:i + size]
+                pending[pool.submit(_score_chunk, (suite, manifest, task, candidates, chunk))] = (task, len(chunk))
+
+        for task, candidates in plans.items():
+            if any(_needs_fit(c) for c in candidates) and todo(task, candidates):
+                pending[pool.submit(_fit_task, (suite, manifest, task, candidates))] = (task, None)
+            else:
+                submit_examples(task, candidates)
+        while pending:
+            for future in pool.next_done(pending):
+                task, examples = pending.pop(future)
+                if examples is None:  # a fit came back: its task's examples can go
+                    fitted, failures = future.result()
+                    outcome.failures.extend(failures)
+                    submit_examples(task, fitted)
+                else:
+                    store.add_clip_results(run_id, future.result())
+                    advance(examples, scored=True)
     return outcome
 
 
-def _fit(cand: Candidate, suite: Suite, manifest: Manifest, task: str, outcome: RunOutcome) -> Candidate | None:
+def _fit(cand: Candidate, suite: Suite, manifest: Manifest, task: str, failures: list[dict]) -> Candidate | None:
     """Candidates that learn (e.g. a target curve) see the training split of this task only."""
     if type(cand).fit is Candidate.fit:
         return cand
     try:
         cand.fit(list(task_examples(suite, manifest, task, split="train")))
     except Exception as exc:  # noqa: BLE001 - a failed fit is recorded and the candidate left out; the run goes on
-        outcome.failures.append({"task": task, "candidate": cand.name, "clip": None,
+        failures.append({"task": task, "candidate": cand.name, "clip": None,
                                  "error": f"fit failed: {type(exc).__name__}: {exc}"})
         return None
     return cand

@@ -12,7 +12,13 @@
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
+
+# numba's compiled kernels go to the cache folder (harness/__init__.py); tests keep them out of the
+# user's, in one folder per machine that every session and subprocess shares (compiling them all
+# takes a few seconds per process). Set before anything imports harness.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "dawg-bench-test-numba"))
 
 import numpy as np
 import pytest

@@ -1,0 +1,108 @@
+"""How a run hands out its work: fits in workers beside scoring, examples in chunks, a serial pool
+that schedules like a parallel one, and the same scores whatever the worker count."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.candidates import CANDIDATES
+from harness.candidates.base import Candidate, Prediction
+from harness.parallel import SerialPool, chunk_size
+from harness.runner import run_suite
+from harness.store import Store
+from harness.suites import load_suite
+
+
+class FitFails(Candidate):
+    """Learns from the training split and fails: its failure is recorded, the other candidates run."""
+
+    name = "fit-fails"
+    tasks = ("eq",)
+
+    def fit(self, train) -> None:
+        raise RuntimeError(f"no curve from {len(train)} examples")
+
+    def predict(self, query) -> Prediction:  # pragma: no cover - never fitted
+        return Prediction(audio=query.audio)
+
+
+def test_chunks_give_each_worker_several_submissions_and_stay_small():
+    assert chunk_size(100, 1) == 1  # one worker: nothing to send, one example at a time
+    assert chunk_size(480, 2) == 8  # capped: an interrupted run loses at most 8 examples per worker
+    assert chunk_size(24, 2) == 3  # 8 submissions for 2 workers: the last ones still balance
+    assert chunk_size(3, 16) == 1
+    assert chunk_size(0, 4) == 1
+    for jobs in range(1, 200):
+        for workers in (2, 3, 4, 8, 16):
+            size = chunk_size(jobs, workers)
+            assert 1 <= size <= 8
+            assert -(-jobs // size) >= min(jobs, workers)  # never fewer submissions than busy workers
+
+
+def test_serial_pool_runs_jobs_in_order_when_asked_and_delivers_errors():
+    ran: list[int] = []
+
+    def job(i: int) -> int:
+        ran.append(i)
+        if i == 2:
+            raise ValueError("two")
+        return i * 10
+
+    pool = SerialPool()
+    futures = [pool.submit(job, i) for i in range(4)]
+    assert ran == []  # nothing runs until a result is asked for: each result is stored before the next job
+    results = []
+    pending = set(futures)
+    while pending:
+        for future in pool.next_done(pending):
+            pending.discard(future)
+            results.append(future.exception() or future.result())
+    assert ran == [0, 1, 2, 3]
+    assert [r if isinstance(r, int) else str(r) for r in results] == [0, 10, "two", 30]
+
+
+def _scores(store: Store, run_id: str) -> dict:
+    return {(r["task"], r["variant"], r["clip_id"], r["candidate"]): (r["metrics"], r["error"])
+            for r in store.clip_results(run_id)}
+
+
+@pytest.mark.slow(seconds=40)  # two runs of the smoke suite with a fitted candidate
+def test_two_workers_score_exactly_what_one_does_with_fits_in_workers(smoke_home, smoke_corpus, tmp_path):
+    with CANDIDATES.registered(FitFails.name, FitFails):
+        outcomes, scores = _run_with_one_and_two_workers(smoke_corpus, tmp_path)
+    serial, parallel = scores
+    assert serial == parallel  # the same rows, bit for bit, whatever the scheduling
+    assert {k[3] for k in serial} == {"bypass", "match", "oracle"}  # match was fitted (in a worker, for 2)
+    for outcome in outcomes:
+        (failure,) = outcome.failures
+        assert failure["candidate"] == FitFails.name and "fit failed: RuntimeError: no curve" in failure["error"]
+
+
+def _run_with_one_and_two_workers(smoke_corpus, tmp_path):
+    suite = load_suite("smoke")
+    names = ["bypass", "match", "oracle", FitFails.name]
+    outcomes, scores = [], []
+    for workers in (1, 2):
+        store = Store(tmp_path / f"w{workers}.db")
+        ticks: list[tuple[int, int]] = []
+        outcome = run_suite(suite, smoke_corpus, names, store, workers=workers, fresh=True,
+                            progress=lambda done, total, ticks=ticks: ticks.append((done, total)))
+        outcomes.append(outcome)
+        scores.append(_scores(store, outcome.run_id))
+        total = ticks[-1][1]
+        assert ticks[-1] == (total, total) and [d for d, _ in ticks] == sorted(d for d, _ in ticks)
+        assert outcome.examples_scored == total  # every example of every task, in chunks
+        store.close()
+    return outcomes, scores
+
+
+def test_scoring_workers_start_without_the_training_stack(tmp_path):
+    """What a scoring worker imports (the runner, its job's candidates) and the warm-up leave torch, onnx and
+    music21 out: each would add seconds to every worker's start-up."""
+    import subprocess
+    import sys
+
+    code = ("import sys, harness.runner, harness.candidates.match, harness.warmup as w; w.compile_kernels(); "
+            "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'music21', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
