@@ -1,0 +1,139 @@
+"""How a run scales across cores: serial time, per-worker start-up, the fitted serial fraction, parallel
+efficiency, and each worker's peak memory.
+
+Run: .venv/bin/python -m pytest tests/benchmarks/test_bench_scaling.py --benchmark-enable -n 0 -p no:randomly
+
+Each configuration runs `run_suite` on the smoke suite (24 examples of 5 s: 6 eq, 6 compressor, 12
+mastering) with bypass, rules, match (fitted on the training split) and oracle, in a child process of
+its own, so its time and memory are its own: the child's wall time of `run_suite` (`fresh`, so
+nothing is resumed), its own peak RSS and its workers' (RUSAGE_CHILDREN: the largest worker).
+
+- serial time: 1 worker (in the child's process, no pool);
+- start-up: a fresh spawned worker until it has imported the scoring path and loaded its kernels;
+- fitted serial fraction s (Amdahl): T(2) = T(1) (s + (1 - s) / 2), so s = 2 T(2) / T(1) - 1;
+- efficiency on p workers: T(1) / (p T(p)), measured for 2 and, on a machine with more cores, for
+  all of them; for 16 it is projected from s unless the machine has 16 cores, and labelled so.
+
+Without --benchmark-enable (the test suite) only the start-up probe and the fit arithmetic run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+PROJECTED_WORKERS = 16
+CANDIDATES = ["bypass", "rules", "match", "oracle"]
+
+CHILD = """
+import json, resource, sys, time
+from harness.corpus.build import build_corpus
+from harness.runner import run_suite
+from harness.store import Store
+from harness.suites import load_suite
+
+def main():
+    suite = load_suite("smoke")
+    manifest = build_corpus(suite)
+    store = Store(sys.argv[2])
+    start = time.perf_counter()
+    outcome = run_suite(suite, manifest, sys.argv[3].split(","), store, workers=int(sys.argv[1]), fresh=True)
+    seconds = time.perf_counter() - start
+    mib = lambda who: resource.getrusage(who).ru_maxrss / 1024
+    json.dump({"seconds": seconds, "examples": outcome.examples_scored, "failures": len(outcome.failures),
+               "parent_rss_mib": mib(resource.RUSAGE_SELF), "worker_rss_mib": mib(resource.RUSAGE_CHILDREN)},
+              sys.stdout)
+
+if __name__ == "__main__":
+    main()
+"""
+
+STARTUP = """
+import json, time
+start = time.perf_counter()
+from harness.parallel import process_pool
+from harness.warmup import compile_kernels
+compile_kernels()  # the parent's warm-up: the cache is full, as in a run
+with process_pool(1) as pool:
+    begin = time.perf_counter()
+    kernels = pool.submit(compile_kernels).result()  # import of the scoring path + kernel loads, in a worker
+    ready = time.perf_counter() - begin
+print(json.dumps({"startup_s": ready, "kernels_s": kernels}))
+"""
+
+
+def serial_fraction(t1: float, t2: float) -> float:
+    """Amdahl's serial fraction from the times on 1 and 2 workers: T(2) = T(1) (s + (1 - s) / 2)."""
+    return min(max(2.0 * t2 / t1 - 1.0, 0.0), 1.0)
+
+
+def projected_efficiency(s: float, workers: int) -> float:
+    """Amdahl's law: speed-up 1 / (s + (1 - s) / p), divided by p."""
+    return 1.0 / (s + (1.0 - s) / workers) / workers
+
+
+def _child(code: str, *args: str, env: dict) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_amdahl_fit_recovers_the_serial_fraction():
+    for s in (0.0, 0.1, 0.35, 1.0):
+        t1 = 100.0
+        t2 = t1 * (s + (1 - s) / 2)
+        assert serial_fraction(t1, t2) == pytest.approx(s)
+        assert projected_efficiency(serial_fraction(t1, t2), 2) == pytest.approx(t1 / (2 * t2))
+    assert projected_efficiency(0.0, PROJECTED_WORKERS) == pytest.approx(1.0)
+    assert projected_efficiency(0.05, 16) == pytest.approx(1 / (0.05 + 0.95 / 16) / 16)
+
+
+def test_worker_startup(benchmark, smoke_home):
+    env = {**os.environ, "DAWG_BENCH_HOME": str(smoke_home)}
+    probe = benchmark.pedantic(lambda: _child(STARTUP, env=env), rounds=1, iterations=1)
+    assert 0 < probe["kernels_s"] < probe["startup_s"]
+    benchmark.extra_info.update(startup_s=round(probe["startup_s"], 3), kernels_in_worker_s=round(probe["kernels_s"], 3))
+
+
+@pytest.mark.slow(seconds=5)
+def test_run_scaling(benchmark, benchmarking, smoke_home, smoke_corpus, tmp_path):
+    if not benchmarking:
+        pytest.skip("a scaling measurement: run with --benchmark-enable -n 0")
+    env = {**os.environ, "DAWG_BENCH_HOME": str(smoke_home)}
+    counts = sorted({1, 2, os.cpu_count() or 1})
+
+    def run(workers: int) -> dict:
+        return _child(CHILD, str(workers), str(tmp_path / f"w{workers}-{time.time_ns()}.db"), ",".join(CANDIDATES),
+                      env=env)
+
+    run(2)  # corpus, kernel cache and OS caches warm before anything is timed
+    results = {}
+    for workers in counts:
+        result = benchmark.pedantic(run, args=(workers,), rounds=1, iterations=1) if workers == 1 else run(workers)
+        assert result["examples"] == 24 and result["failures"] == 0, result
+        results[workers] = result
+    t1, t2 = results[1]["seconds"], results[2]["seconds"]
+    s = serial_fraction(t1, t2)
+    info = {
+        "serial_s": round(t1, 2),
+        "two_workers_s": round(t2, 2),
+        "serial_fraction": round(s, 3),
+        "efficiency_2": round(t1 / (2 * t2), 3),
+        "peak_rss_serial_mib": round(results[1]["parent_rss_mib"], 1),
+        "peak_rss_per_worker_mib": round(results[2]["worker_rss_mib"], 1),
+        "cores": os.cpu_count(),
+    }
+    if max(counts) > 2:
+        p = max(counts)
+        info[f"efficiency_{p}_measured"] = round(t1 / (p * results[p]["seconds"]), 3)
+    if max(counts) >= PROJECTED_WORKERS:
+        info[f"efficiency_{PROJECTED_WORKERS}"] = "measured above" if max(counts) == PROJECTED_WORKERS else None
+    else:
+        info[f"efficiency_{PROJECTED_WORKERS}_projected"] = round(projected_efficiency(s, PROJECTED_WORKERS), 3)
+    benchmark.extra_info.update(info)
+    print(json.dumps(info, indent=1))
