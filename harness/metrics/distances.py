@@ -6,6 +6,7 @@ Every distance is 0 for identical signals. An Unmeasurable side is reported as
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -13,8 +14,8 @@ import numpy as np
 
 from .loudness import LoudnessStats, integrated_lufs, loudness_range_lu, loudness_stats
 from .registry import Unmeasurable, as_audio, check_sample_rate, register
-from .spectral import band_levels, mono_power_spectrum
-from .stft import magnitude_sums_against, multi_resolution_magnitude_sums, target_powers
+from .spectral import BandLevels, band_levels, mono_power_spectrum
+from .stft import MagnitudeSums, TargetPowers, magnitude_sums, magnitude_sums_against, target_powers
 
 __all__ = [
     "AURALOSS_RESOLUTIONS",
@@ -81,12 +82,28 @@ def mrstft_distance(output: np.ndarray, target: np.ndarray, sr: float) -> float:
     padding) raise Unmeasurable.
     """
     out, tgt, _ = _pair(output, target, sr)
-    if out.shape != tgt.shape:
-        raise ValueError(f"output {out.shape} and target {tgt.shape} must have the same (channels, samples)")
+    _check_shapes(out.shape, tgt.shape)
+    _check_length(tgt)
+    return _mrstft_loss(magnitude_sums(out, tgt, AURALOSS_RESOLUTIONS, _AURALOSS_EPS)[0])
+
+
+def _check_shapes(output_shape: tuple[int, ...], target_shape: tuple[int, ...]) -> None:
+    if output_shape != target_shape:
+        raise ValueError(f"output {output_shape} and target {target_shape} must have the same (channels, samples)")
+
+
+def _check_length(tgt: np.ndarray) -> None:
     longest = max(fft for fft, _, _ in AURALOSS_RESOLUTIONS)
-    if out.shape[1] <= longest // 2:
-        raise Unmeasurable(f"too short: {out.shape[1]} samples <= {longest // 2} (the {longest}-point STFT)")
-    per_resolution = multi_resolution_magnitude_sums(out, tgt, AURALOSS_RESOLUTIONS, _AURALOSS_EPS)
+    if tgt.shape[1] <= longest // 2:
+        raise Unmeasurable(f"too short: {tgt.shape[1]} samples <= {longest // 2} (the {longest}-point STFT)")
+
+
+def _auraloss_target_powers(tgt: np.ndarray) -> TargetPowers:
+    _check_length(tgt)
+    return target_powers(tgt, AURALOSS_RESOLUTIONS, _AURALOSS_EPS)
+
+
+def _mrstft_loss(per_resolution: list[MagnitudeSums]) -> float:
     return sum(s.spectral_convergence + s.log_magnitude_l1 for s in per_resolution) / len(per_resolution)
 
 
@@ -123,8 +140,11 @@ def matched_mrstft_distance(output: np.ndarray, target: np.ndarray, sr: float) -
     either side has no integrated loudness (silence, < 0.4 s) no gain is applied.
     """
     out, tgt, rate = _pair(output, target, sr)
+    _check_shapes(out.shape, tgt.shape)
     gain = _matching_gain(_lufs_or_none(out, rate), _lufs_or_none(tgt, rate))
-    return mrstft_distance(out * gain, tgt, rate)
+    _check_length(tgt)
+    # The gain scales the output's STFT powers (g^2), as the shared-analysis path does: the same numbers.
+    return _mrstft_loss(magnitude_sums(out, tgt, AURALOSS_RESOLUTIONS, _AURALOSS_EPS, (gain * gain,))[0])
 
 
 @register(
@@ -147,8 +167,15 @@ def tonal_balance_error_db(output: np.ndarray, target: np.ndarray, sr: float) ->
     lost costs at most the range instead of ~150 dB.
     """
     out, tgt, rate = _pair(output, target, sr)
-    out_levels = _side("output", lambda: band_levels(mono_power_spectrum(out, rate)).levels_db)
-    tgt_levels = _side("target", lambda: band_levels(mono_power_spectrum(tgt, rate)).levels_db)
+    return _tonal_balance_error(_band_levels("output", out, rate), _band_levels("target", tgt, rate))
+
+
+def _band_levels(label: str, audio: np.ndarray, sr: float) -> BandLevels:
+    return _side(label, lambda: band_levels(mono_power_spectrum(audio, sr)))
+
+
+def _tonal_balance_error(output: BandLevels, target: BandLevels) -> float:
+    out_levels, tgt_levels = output.levels_db, target.levels_db
     floor = tgt_levels.max() - TONAL_BALANCE_RANGE_DB
     compared = tgt_levels >= floor
     a = np.maximum(out_levels[compared], floor)
@@ -213,19 +240,37 @@ def dynamics_error_db(output: np.ndarray, target: np.ndarray, sr: float) -> floa
 
 
 class OutputAnalysis:
-    """One output's analyses, computed once and shared by every distance that needs them (one
-    loudness pass serves loudness matching, loudness error and PLR)."""
+    """One output's analyses, computed once and shared by every distance that needs them: one loudness
+    pass serves loudness matching, loudness error and PLR; one STFT serves the raw and the matched
+    MR-STFT against a target; one spectrum serves tonal balance."""
 
     def __init__(self, output: np.ndarray, sr: float):
         self.audio = _side("output", as_audio, output)
         self.sr = check_sample_rate(sr)
         self._loudness: LoudnessStats | None = None
+        self._band_levels: BandLevels | None = None
+        self._per_target: dict[int, tuple[object, object]] = {}
 
     @property
     def loudness(self) -> LoudnessStats:
         if self._loudness is None:
             self._loudness = loudness_stats(self.audio, self.sr)
         return self._loudness
+
+    @property
+    def band_levels(self) -> BandLevels:
+        """1/3-octave levels of the output's mono spectrum; raises Unmeasurable labelled "output"."""
+        if self._band_levels is None:
+            self._band_levels = _band_levels("output", self.audio, self.sr)
+        return self._band_levels
+
+    def against(self, owner: object, compute: Callable[[OutputAnalysis], T]) -> T:
+        """compute(self), once per target-side owner for as long as this analysis lives."""
+        key = id(owner)
+        if key not in self._per_target:
+            # The owner is kept with its result, so its id cannot be reused for another owner meanwhile.
+            self._per_target[key] = (owner, compute(self))
+        return self._per_target[key][1]
 
 
 Against = Callable[[OutputAnalysis], float]
@@ -235,33 +280,84 @@ def _analysis(output: np.ndarray | OutputAnalysis, sr: float) -> OutputAnalysis:
     return output if isinstance(output, OutputAnalysis) else OutputAnalysis(output, sr)
 
 
+class _MrstftTarget:
+    """One target's STFT powers, shared by its raw and its matched MR-STFT distance. Each output is
+    compared once, for every variant asked for so far: matching only scales the output's powers, so
+    one STFT of the output serves both (it is the dominant cost of scoring)."""
+
+    def __init__(self, target: np.ndarray, sr: float):
+        self.rate = check_sample_rate(sr)
+        self.target = target
+        self.powers = _auraloss_target_powers(_side("target", as_audio, target))
+        self.variants: set[bool] = set()  # matched or not
+        self._target_lufs: list[float | None] = []  # measured when a matched variant first needs it
+
+    @property
+    def target_lufs(self) -> float | None:
+        if not self._target_lufs:
+            self._target_lufs.append(_lufs_or_none(_side("target", as_audio, self.target), self.rate))
+        return self._target_lufs[0]
+
+    def distance(self, analysis: OutputAnalysis, matched: bool) -> float:
+        if matched not in self.variants:
+            raise ValueError("ask for a variant through MrstftAgainst")
+        distances = analysis.against(self, self._distances)
+        if matched not in distances:  # a variant asked for after this output was compared
+            distances.update(self._distances(analysis))
+        return distances[matched]
+
+    def _distances(self, analysis: OutputAnalysis) -> dict[bool, float]:
+        _check_shapes(analysis.audio.shape, self.powers.shape)
+        power_gains = {}
+        for matched in sorted(self.variants):
+            gain = _matching_gain(analysis.loudness.integrated_lufs, self.target_lufs) if matched else 1.0
+            power_gains[matched] = gain * gain
+        distinct = tuple(sorted(set(power_gains.values())))
+        per_gain = magnitude_sums_against(analysis.audio, self.powers, distinct)
+        return {matched: _mrstft_loss(per_gain[distinct.index(g)]) for matched, g in power_gains.items()}
+
+
+# Targets whose STFT powers are in use, so that distance_against for the raw and the matched
+# MR-STFT of one target share them (and each output's STFT). Keyed by the target array's id: an
+# entry lives while a MrstftAgainst holds it, and it holds the array, so the id is not reused meanwhile.
+_MRSTFT_TARGETS: weakref.WeakValueDictionary[tuple[int, float], _MrstftTarget] = weakref.WeakValueDictionary()
+
+
+def _shared_mrstft_target(target: np.ndarray, sr: float) -> _MrstftTarget:
+    key = (id(target), float(sr))
+    shared = _MRSTFT_TARGETS.get(key)
+    if shared is not None and shared.target is target:
+        return shared
+    shared = _MrstftTarget(target, sr)
+    _MRSTFT_TARGETS[key] = shared
+    return shared
+
+
 class MrstftAgainst:
     """mrstft_distance(output, target, sr) for many outputs against one target: its spectra are computed
     once. `matched=True` is matched_mrstft_distance: each output is first gain-matched to the target's
-    integrated loudness, read from the output's shared analysis."""
+    integrated loudness, read from the output's shared analysis. The raw and the matched distance of
+    one target (the same array) share the target's spectra and each output's STFT."""
 
     def __init__(self, target: np.ndarray, sr: float, *, matched: bool = False):
-        tgt = _side("target", as_audio, target)
-        rate = check_sample_rate(sr)
-        longest = max(fft for fft, _, _ in AURALOSS_RESOLUTIONS)
-        if tgt.shape[1] <= longest // 2:
-            raise Unmeasurable(f"too short: {tgt.shape[1]} samples <= {longest // 2} (the {longest}-point STFT)")
-        self._powers = target_powers(tgt, AURALOSS_RESOLUTIONS, _AURALOSS_EPS)
-        self._rate = rate
+        self._shared = _shared_mrstft_target(target, sr)
+        self._shared.variants.add(matched)
+        self._rate = self._shared.rate
         self._matched = matched
-        self._target_lufs = _lufs_or_none(tgt, rate) if matched else None
 
     def __call__(self, output: np.ndarray | OutputAnalysis) -> float:
-        analysis = _analysis(output, self._rate)
-        out = analysis.audio
-        if out.shape != self._powers.shape:
-            raise ValueError(
-                f"output {out.shape} and target {self._powers.shape} must have the same (channels, samples)"
-            )
-        if self._matched:
-            out = out * _matching_gain(analysis.loudness.integrated_lufs, self._target_lufs)
-        per_resolution = magnitude_sums_against(out, self._powers)
-        return sum(s.spectral_convergence + s.log_magnitude_l1 for s in per_resolution) / len(per_resolution)
+        return self._shared.distance(_analysis(output, self._rate), self._matched)
+
+
+class _TonalBalanceAgainst:
+    """tonal_balance_error_db(output, target, sr), the target's band levels measured once."""
+
+    def __init__(self, target: np.ndarray, sr: float):
+        self._rate = check_sample_rate(sr)
+        self._target = _band_levels("target", _side("target", as_audio, target), self._rate)
+
+    def __call__(self, output: np.ndarray | OutputAnalysis) -> float:
+        return _tonal_balance_error(_analysis(output, self._rate).band_levels, self._target)
 
 
 class _StatAgainst:
@@ -283,6 +379,7 @@ class _StatAgainst:
 _AGAINST: dict[str, Callable[[np.ndarray, float], Against]] = {
     "mrstft_distance": MrstftAgainst,
     "matched_mrstft_distance": lambda target, sr: MrstftAgainst(target, sr, matched=True),
+    "tonal_balance_error_db": _TonalBalanceAgainst,
     "loudness_error_lu": lambda target, sr: _StatAgainst("integrated_lufs", target, sr),
     "dynamics_error_db": lambda target, sr: _StatAgainst("plr_db", target, sr),
 }

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 from .registry import Unmeasurable, as_audio, check_sample_rate, register, register_shared_analysis
@@ -87,14 +88,32 @@ def mono_power_spectrum(audio: np.ndarray, sr: float) -> Spectrum:
     if not np.any(mono):
         raise Unmeasurable(SILENT_SPECTRUM_REASON)
     nperseg = min(_segment_length(rate), mono.shape[0])
-    freqs, density = scipy.signal.welch(
-        mono, fs=rate, window="hann", nperseg=nperseg, noverlap=nperseg // 2, detrend=False, scaling="density"
-    )
     bin_hz = rate / nperseg
-    power = density * bin_hz
+    power = _welch_density(mono, rate, nperseg) * bin_hz
     if not power.any():
         raise Unmeasurable(SILENT_SPECTRUM_REASON)
-    return Spectrum(freqs, power, bin_hz, rate)
+    return Spectrum(scipy.fft.rfftfreq(nperseg, 1.0 / rate), power, bin_hz, rate)
+
+
+def _welch_density(mono: np.ndarray, rate: float, nperseg: int) -> np.ndarray:
+    """scipy.signal.welch(mono, rate, "hann", nperseg, nperseg // 2, detrend=False, scaling="density")[1],
+    computed directly (equal to ~1e-14 relative, tested): scipy's general path costs about twice as much.
+
+    Whole segments of nperseg samples every nperseg - nperseg // 2, a periodic Hann window, each
+    segment's |rfft|^2 averaged, scaled to a one-sided density (x 1 / (fs sum w^2), x 2 except at DC
+    and, for an even nperseg, Nyquist).
+    """
+    window = scipy.signal.get_window("hann", nperseg)
+    step = nperseg - nperseg // 2
+    segments = np.lib.stride_tricks.sliding_window_view(mono, nperseg)[::step]
+    spectra = scipy.fft.rfft(segments * window, axis=-1, workers=1)
+    density = np.einsum("ij,ij->j", spectra.real, spectra.real) + np.einsum("ij,ij->j", spectra.imag, spectra.imag)
+    density /= len(segments) * rate * float(window @ window)
+    if nperseg % 2:
+        density[1:] *= 2.0
+    else:
+        density[1:-1] *= 2.0
+    return density
 
 
 def third_octave_bands(sr: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

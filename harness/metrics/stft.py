@@ -1,4 +1,4 @@
-"""Blocked STFT-magnitude comparison: the sums behind spectral convergence and log-magnitude L1.
+"""Blocked STFT-magnitude comparison in float32: the sums behind spectral convergence and log-magnitude L1.
 
 Framing reproduces ``torch.stft(x, n_fft, hop, win_length, hann_window(win_length),
 center=True, pad_mode="reflect")`` as auraloss 0.4.0 calls it: the signal is
@@ -8,31 +8,35 @@ the n_fft frame. Only magnitudes are compared, so each frame is FFT'd as the
 win_length windowed samples zero-padded at the end: a circular shift of torch's
 centred frame, which changes phases only.
 
-Frames are processed in blocks that stay in cache, both signals at once, and a
-numba kernel reduces each block to three sums without ever forming the phase.
+Precision: the FFTs run in float32 (scipy.fft, one worker), as auraloss's default torch.stft does;
+that halves the dominant cost. Each bin's power, ratio and logarithm is float32, every sum float64.
+docs/metrics.md states the measured agreement with the float64 computation and with auraloss.
+
+One target, many outputs, several gains: the target's clamped powers are computed once
+(`target_powers`), and one FFT pass over an output yields the sums for every power gain G asked
+for, i.e. for the outputs sqrt(G) * output: |STFT(g x)|^2 = g^2 |STFT(x)|^2, and the 1e-8 clamp is
+applied after the gain. The loudness-matched and the raw distance so share one output STFT.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import scipy.fft
-from numba import njit
+from llvmlite import ir as llvm_ir
+from numba import njit, types
+from numba.extending import intrinsic
 
-__all__ = ["MagnitudeSums", "periodic_hann", "stft_frame_count", "multi_resolution_magnitude_sums", "TargetPowers",
-           "target_powers", "magnitude_sums_against"]
+__all__ = ["MagnitudeSums", "periodic_hann", "stft_frame_count", "multi_resolution_magnitude_sums", "magnitude_sums",
+           "TargetPowers", "target_powers", "magnitude_sums_against"]
 
-_BLOCK_BINS = 1 << 16  # frames per block * bins per frame: ~1 MiB of complex128 per signal, cache-sized
-# numpy >= 2 can write an FFT into a preallocated array, saving an allocation per block.
-_RFFT_HAS_OUT = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
-
-
-def _rfft_rows(frames: np.ndarray, out: np.ndarray) -> np.ndarray:
-    if _RFFT_HAS_OUT:
-        return np.fft.rfft(frames, axis=1, out=out)
-    return scipy.fft.rfft(frames, axis=1)
+_BLOCK_BINS = 1 << 16  # frames per block * bins per frame: ~0.5 MiB of complex64, cache-sized
+# Reassociation lets the sums vectorise. No contraction (FMA), approximate reciprocals or functions:
+# the target's and the output's powers must be the same arithmetic, so identical signals compare equal.
+_FAST = {"reassoc", "nsz", "nnan", "ninf"}
 
 
 @lru_cache(maxsize=16)
@@ -40,6 +44,13 @@ def periodic_hann(length: int) -> np.ndarray:
     """torch.hann_window(length) (periodic=True): 0.5 - 0.5 cos(2 pi n / length)."""
     n = np.arange(length)
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / length)
+    window.setflags(write=False)
+    return window
+
+
+@lru_cache(maxsize=16)
+def _periodic_hann32(length: int) -> np.ndarray:
+    window = periodic_hann(length).astype(np.float32)
     window.setflags(write=False)
     return window
 
@@ -67,50 +78,285 @@ class MagnitudeSums:
         return self.abs_log_difference / self.count
 
 
-@njit(cache=True, error_model="numpy", fastmath=True)
-def _block_sums_against_power(spec_out, p_target, eps, log_ratio_buf):
-    # spec_out: complex spectra viewed as interleaved float64 (re, im); p_target: max(|X_t|^2, eps).
-    # |log m_o - log m_t| = 0.5 * log(max(p_o/p_t, p_t/p_o)); the ratios go to a buffer for
-    # numpy's SIMD log (numba has no vector log without SVML).
-    rows = spec_out.shape[0]
-    bins = spec_out.shape[1] // 2
-    squared_difference = 0.0
-    squared_target = 0.0
-    for r in range(rows):
-        for k in range(bins):
-            o_re = spec_out[r, 2 * k]
-            o_im = spec_out[r, 2 * k + 1]
-            p_o = max(o_re * o_re + o_im * o_im, eps)
-            p_t = p_target[r, k]
-            d = np.sqrt(p_o) - np.sqrt(p_t)
-            squared_difference += d * d
-            squared_target += p_t
-            log_ratio_buf[r, k] = max(p_o / p_t, p_t / p_o)
-    return squared_difference, squared_target
+def _check_resolutions(resolutions: tuple[tuple[int, int, int], ...], n: int) -> int:
+    """The reflect padding every resolution's frames can be cut from (max fft // 2)."""
+    for fft_size, hop, win_length in resolutions:
+        if fft_size % 2 or not 0 < win_length <= fft_size or hop < 1:
+            raise ValueError(f"bad STFT resolution (fft={fft_size}, hop={hop}, win={win_length})")
+    max_pad = max(fft for fft, _, _ in resolutions) // 2
+    if n <= max_pad:
+        raise ValueError(f"{n} samples is too short for fft_size {2 * max_pad} (needs > {max_pad})")
+    return max_pad
 
 
-@njit(cache=True, error_model="numpy", fastmath=True)
-def _block_sums(spec_out, spec_target, eps, log_ratio_buf, power_buf):
-    # spec_* are complex spectra viewed as interleaved float64 (re, im) pairs. The target's clamped
-    # power goes to a cache-sized buffer; the comparison itself is _block_sums_against_power's.
-    rows = spec_target.shape[0]
-    bins = spec_target.shape[1] // 2
-    for r in range(rows):
-        for k in range(bins):
-            t_re = spec_target[r, 2 * k]
-            t_im = spec_target[r, 2 * k + 1]
-            power_buf[r, k] = max(t_re * t_re + t_im * t_im, eps)
-    return _block_sums_against_power(spec_out, power_buf[:rows], eps, log_ratio_buf)
-
-
-def _reflect_padded(x: np.ndarray, pad: int) -> np.ndarray:
-    """float64 copy of x with ``pad`` reflected samples each side (numpy/torch "reflect")."""
+def _reflect_padded32(x: np.ndarray, pad: int) -> np.ndarray:
+    """float32 copy of x with ``pad`` reflected samples each side (numpy/torch "reflect")."""
     n = x.shape[0]
-    out = np.empty(n + 2 * pad)
+    out = np.empty(n + 2 * pad, dtype=np.float32)
     out[pad : pad + n] = x
     out[:pad] = x[pad:0:-1]
     out[pad + n :] = x[-2::-1][:pad]
     return out
+
+
+def _spectrum_blocks(padded: np.ndarray, max_pad: int, n: int, resolution: tuple[int, int, int]):
+    """Yield (first frame, complex64 spectra) over the torch-compatible frames of one padded channel."""
+    fft_size, hop, win_length = resolution
+    # torch's frame f starts at f*hop in a signal padded by fft_size//2; the window starts
+    # (fft_size - win_length)//2 further in.
+    first = max_pad - fft_size // 2 + (fft_size - win_length) // 2
+    frames = stft_frame_count(n, hop)
+    window = _periodic_hann32(win_length)
+    block = max(1, _BLOCK_BINS // (fft_size // 2 + 1))
+    framed = np.lib.stride_tricks.sliding_window_view(padded[first:], win_length)[::hop][:frames]
+    # Full-length frames with a zero tail written once: rfft then needs no padding copy.
+    windowed = np.zeros((block, fft_size), dtype=np.float32)
+    for start in range(0, frames, block):
+        rows = min(block, frames - start)
+        np.multiply(framed[start : start + rows], window, out=windowed[:rows, :win_length])
+        yield start, scipy.fft.rfft(windowed[:rows], axis=1, workers=1)
+
+
+# --------------------------------------------------------------------------- the target, once
+
+
+@dataclass(frozen=True)
+class TargetPowers:
+    """A target's float32 STFT magnitudes sqrt(max(|X|^2, eps)) and their logs, per channel and resolution,
+    ready for repeated comparisons (the logs let the raw and the gain-matched comparison share one log)."""
+
+    shape: tuple[int, int]
+    resolutions: tuple[tuple[int, int, int], ...]
+    eps: float
+    magnitudes: tuple[tuple[np.ndarray, ...], ...]  # [channel][resolution] -> (frames, bins)
+    log_magnitudes: tuple[tuple[np.ndarray, ...], ...]  # the same, their natural logs (_log32)
+    power_totals: tuple[float, ...]  # [resolution] -> sum of max(|X|^2, eps) over channels, frames, bins
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _clamped_magnitudes(spec, eps, out, log_out):
+    # spec: complex64 spectra viewed as interleaved float32 (re, im); out: float32 sqrt(max(|X|^2, eps)).
+    # The same arithmetic as _compare_block's output magnitude, so identical signals compare equal.
+    rows = out.shape[0]
+    bins = out.shape[1]
+    total = 0.0
+    for r in range(rows):
+        for k in range(bins):
+            re = spec[r, 2 * k]
+            im = spec[r, 2 * k + 1]
+            p = max(re * re + im * im, eps)
+            m = np.sqrt(p)
+            out[r, k] = m
+            log_out[r, k] = _log32(m)
+            total += np.float64(p)
+    return total
+
+
+def target_powers(target: np.ndarray, resolutions: tuple[tuple[int, int, int], ...], eps: float = 1e-8) -> TargetPowers:
+    channels, n = target.shape
+    resolutions = tuple(tuple(r) for r in resolutions)
+    max_pad = _check_resolutions(resolutions, n)
+    eps32 = np.float32(eps)
+    magnitudes, logs = [], []
+    totals = [0.0] * len(resolutions)
+    for c in range(channels):
+        padded = _reflect_padded32(target[c], max_pad)
+        per_res, per_res_log = [], []
+        for r, resolution in enumerate(resolutions):
+            m = np.empty((stft_frame_count(n, resolution[1]), resolution[0] // 2 + 1), dtype=np.float32)
+            log_m = np.empty_like(m)
+            for start, spec in _spectrum_blocks(padded, max_pad, n, resolution):
+                block = slice(start, start + spec.shape[0])
+                totals[r] += _clamped_magnitudes(spec.view(np.float32), eps32, m[block], log_m[block])
+            per_res.append(m)
+            per_res_log.append(log_m)
+        magnitudes.append(tuple(per_res))
+        logs.append(tuple(per_res_log))
+    return TargetPowers((channels, n), resolutions, float(eps32), tuple(magnitudes), tuple(logs), tuple(totals))
+
+
+# --------------------------------------------------------------------------- an output against it
+
+
+@intrinsic
+def _float32_bits(typingctx, x):
+    """The IEEE-754 bits of a float32 as an int32 (a bitcast LLVM can vectorise)."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose bits are the low 32 bits of an integer (numba widens int32 arithmetic)."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        low = args[0] if bits.bitwidth == 32 else builder.trunc(args[0], llvm_ir.IntType(32))
+        return builder.bitcast(low, llvm_ir.FloatType())
+
+    return types.float32(bits), codegen
+
+
+# Cephes logf: log(1 + f) = f - f^2/2 + f^3 P(f) on sqrt(1/2) - 1 <= f < sqrt(2) - 1, about 1 ulp in float32.
+_LOG_P = (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
+          -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1)
+_LN2_HI = 0.693359375  # ln 2 split so that k * _LN2_HI is exact for the exponents of float32
+_LN2_LO = -2.12194440e-4
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST | {"contract"})
+def _log32(x):
+    # Natural log of a positive, normal float32, branch-free so that the loop around it vectorises
+    # (numba calls libm's scalar log otherwise, and the buffer round trip to numpy's costs more).
+    # The mantissa is brought into [sqrt(1/2), sqrt(2)) and the exponent k adjusted to match.
+    ix = _float32_bits(x) + np.int32(0x3F800000 - 0x3F3504F3)
+    k = np.float32((ix >> 23) - 0x7F)
+    f = _float32_from_bits((ix & np.int32(0x007FFFFF)) + np.int32(0x3F3504F3)) - np.float32(1.0)
+    z = f * f
+    y = np.float32(_LOG_P[0])
+    y = y * f + np.float32(_LOG_P[1])
+    y = y * f + np.float32(_LOG_P[2])
+    y = y * f + np.float32(_LOG_P[3])
+    y = y * f + np.float32(_LOG_P[4])
+    y = y * f + np.float32(_LOG_P[5])
+    y = y * f + np.float32(_LOG_P[6])
+    y = y * f + np.float32(_LOG_P[7])
+    y = y * f + np.float32(_LOG_P[8])
+    y = y * f * z + k * np.float32(_LN2_LO) - np.float32(0.5) * z
+    return f + y + k * np.float32(_LN2_HI)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _compare_block(spec, m_t, log_m_t, magnitude_gains, clamp_magnitudes, low_clamp, sums):
+    # spec: the output's complex64 spectra as interleaved float32; m_t, log_m_t: the target's magnitudes
+    # and their logs. For the two gains v (power gain G = g^2; the second may repeat the first), with
+    # root = sqrt(max(p, low)), low = min over gains of eps / G, and floor_v = sqrt(eps / G):
+    #   m_out = sqrt(max(G p, eps)) = g * max(root, floor_v)                       (one sqrt for both)
+    #   log m_out - log m_t = log g + (log floor_v - log m_t if root <= floor_v else log(root / m_t))
+    # The log of a ratio, not a difference of logs, where it counts: near-equal magnitudes keep
+    # float32's relative precision; the difference only decides clamped bins, where the values are large.
+    # sums += (sum d0^2, sum d1^2, sum |log ratio 0|, sum |log ratio 1|), d = m_out - m_t.
+    rows = m_t.shape[0]
+    bins = m_t.shape[1]
+    g0 = np.float32(magnitude_gains[0])
+    g1 = np.float32(magnitude_gains[1])
+    floor0 = clamp_magnitudes[0]
+    floor1 = clamp_magnitudes[1]
+    log_floor0 = _log32(floor0)
+    log_floor1 = _log32(floor1)
+    lg0 = np.float32(np.log(magnitude_gains[0]))
+    lg1 = np.float32(np.log(magnitude_gains[1]))
+    sd0 = sd1 = al0 = al1 = 0.0
+    for r in range(rows):
+        # float32 within a row (at most 1025 bins, split over the vector lanes), float64 across rows.
+        row_sd0 = row_sd1 = row_al0 = row_al1 = np.float32(0.0)
+        for k in range(bins):
+            re = spec[r, 2 * k]
+            im = spec[r, 2 * k + 1]
+            root = np.sqrt(max(re * re + im * im, low_clamp))
+            target = m_t[r, k]
+            d0 = g0 * max(root, floor0) - target
+            d1 = g1 * max(root, floor1) - target
+            row_sd0 += d0 * d0
+            row_sd1 += d1 * d1
+            # A clamped bin takes the difference of logs whichever gains are compared alongside, so
+            # that a distance does not depend on the other one computed in the same pass.
+            log_ratio = _log32(root / target)
+            log_target = log_m_t[r, k]
+            row_al0 += abs(lg0 + (log_floor0 - log_target if root <= floor0 else log_ratio))
+            row_al1 += abs(lg1 + (log_floor1 - log_target if root <= floor1 else log_ratio))
+        sd0 += row_sd0
+        sd1 += row_sd1
+        al0 += row_al0
+        al1 += row_al1
+    sums[0] += sd0
+    sums[1] += sd1
+    sums[2] += al0
+    sums[3] += al1
+
+
+def _gain_parameters(power_gains: tuple[float, ...], eps: float):
+    """_compare_block's gain arguments: (g per gain, sqrt(eps / G) per gain, min eps / G), two gains."""
+    if not 1 <= len(power_gains) <= 2 or not all(math.isfinite(g) and g > 0 for g in power_gains):
+        raise ValueError(f"one or two positive, finite power gains: {power_gains}")
+    gains = np.asarray((*power_gains, power_gains[-1])[:2], dtype=np.float64)  # the kernel takes two
+    clamp_magnitudes = np.sqrt(np.float32(eps) / gains).astype(np.float32)
+    return np.sqrt(gains), clamp_magnitudes, np.float32(min(eps / g for g in power_gains))
+
+
+def _results(sums: np.ndarray, power_totals, n_gains: int, channels: int, n: int,
+             resolutions) -> list[list[MagnitudeSums]]:
+    counts = [channels * stft_frame_count(n, hop) * (fft_size // 2 + 1) for fft_size, hop, _ in resolutions]
+    return [
+        [
+            MagnitudeSums(float(sums[r, v]), power_totals[r], float(sums[r, 2 + v]), counts[r])
+            for r in range(len(resolutions))
+        ]
+        for v in range(n_gains)
+    ]
+
+
+def magnitude_sums_against(
+    output: np.ndarray, target: TargetPowers, power_gains: tuple[float, ...] = (1.0,)
+) -> list[list[MagnitudeSums]]:
+    """[gain][resolution] sums comparing sqrt(G) * output with the target, for each of one or two power
+    gains G, from one STFT of the output. Equal to magnitude_sums(output, target_signal, ...)."""
+    if output.shape != target.shape:
+        raise ValueError(f"output {output.shape} and target {target.shape} differ in shape")
+    channels, n = output.shape
+    max_pad = _check_resolutions(target.resolutions, n)
+    gain_parameters = _gain_parameters(power_gains, target.eps)
+    sums = np.zeros((len(target.resolutions), 4))
+    for c in range(channels):
+        padded = _reflect_padded32(output[c], max_pad)
+        for r, resolution in enumerate(target.resolutions):
+            m_t = target.magnitudes[c][r]
+            log_m_t = target.log_magnitudes[c][r]
+            for start, spec in _spectrum_blocks(padded, max_pad, n, resolution):
+                block = slice(start, start + spec.shape[0])
+                _compare_block(spec.view(np.float32), m_t[block], log_m_t[block], *gain_parameters, sums[r])
+    return _results(sums, target.power_totals, len(power_gains), channels, n, target.resolutions)
+
+
+def magnitude_sums(
+    output: np.ndarray,
+    target: np.ndarray,
+    resolutions: tuple[tuple[int, int, int], ...],
+    eps: float = 1e-8,
+    power_gains: tuple[float, ...] = (1.0,),
+) -> list[list[MagnitudeSums]]:
+    """magnitude_sums_against(output, target_powers(target, ...), power_gains) without keeping the target's
+    spectra: both signals are transformed block by block (a one-off comparison needs no more memory
+    than a cache-sized block). The same arithmetic in the same order, so the same numbers."""
+    if output.shape != target.shape:
+        raise ValueError(f"output {output.shape} and target {target.shape} differ in shape")
+    channels, n = output.shape
+    resolutions = tuple(tuple(r) for r in resolutions)
+    max_pad = _check_resolutions(resolutions, n)
+    eps32 = np.float32(eps)
+    gain_parameters = _gain_parameters(power_gains, float(eps32))
+    sums = np.zeros((len(resolutions), 4))
+    totals = [0.0] * len(resolutions)
+    for c in range(channels):
+        padded_out = _reflect_padded32(output[c], max_pad)
+        padded_target = _reflect_padded32(target[c], max_pad)
+        for r, resolution in enumerate(resolutions):
+            bins = resolution[0] // 2 + 1
+            m_t = np.empty((max(1, _BLOCK_BINS // bins), bins), dtype=np.float32)
+            log_m_t = np.empty_like(m_t)
+            blocks = zip(_spectrum_blocks(padded_target, max_pad, n, resolution),
+                         _spectrum_blocks(padded_out, max_pad, n, resolution))
+            for (_, spec_target), (_, spec_out) in blocks:
+                rows = spec_target.shape[0]
+                totals[r] += _clamped_magnitudes(spec_target.view(np.float32), eps32, m_t[:rows], log_m_t[:rows])
+                _compare_block(spec_out.view(np.float32), m_t[:rows], log_m_t[:rows], *gain_parameters, sums[r])
+    return _results(sums, totals, len(power_gains), channels, n, resolutions)
 
 
 def multi_resolution_magnitude_sums(
@@ -123,138 +369,4 @@ def multi_resolution_magnitude_sums(
 
     Needs samples > max(fft) // 2 (reflect padding), as torch.stft does.
     """
-    if output.shape != target.shape:
-        raise ValueError(f"output {output.shape} and target {target.shape} differ in shape")
-    for fft_size, hop, win_length in resolutions:
-        if fft_size % 2 or not 0 < win_length <= fft_size or hop < 1:
-            raise ValueError(f"bad STFT resolution (fft={fft_size}, hop={hop}, win={win_length})")
-    channels, n = output.shape
-    max_pad = max(fft for fft, _, _ in resolutions) // 2
-    if n <= max_pad:
-        raise ValueError(f"{n} samples is too short for fft_size {2 * max_pad} (needs > {max_pad})")
-
-    totals = [[0.0, 0.0, 0.0] for _ in resolutions]
-    for c in range(channels):
-        # One padded float64 copy per signal and channel serves every resolution.
-        padded_out = _reflect_padded(output[c], max_pad)
-        padded_target = _reflect_padded(target[c], max_pad)
-        for r, (fft_size, hop, win_length) in enumerate(resolutions):
-            # torch's frame f starts at f*hop in a signal padded by fft_size//2; the
-            # window starts (fft_size - win_length)//2 further in.
-            first = max_pad - fft_size // 2 + (fft_size - win_length) // 2
-            sums = _channel_sums(padded_out[first:], padded_target[first:], n, fft_size, hop, win_length, eps)
-            for i in range(3):
-                totals[r][i] += sums[i]
-    return [
-        MagnitudeSums(d, t, log_diff, channels * stft_frame_count(n, hop) * (fft_size // 2 + 1))
-        for (d, t, log_diff), (fft_size, hop, _) in zip(totals, resolutions)
-    ]
-
-
-def _channel_sums(padded_out, padded_target, n, fft_size, hop, win_length, eps):
-    frames = stft_frame_count(n, hop)
-    bins = fft_size // 2 + 1
-    window = periodic_hann(win_length)
-    block = max(1, _BLOCK_BINS // bins)
-    frames_out = np.lib.stride_tricks.sliding_window_view(padded_out, win_length)[::hop][:frames]
-    frames_target = np.lib.stride_tricks.sliding_window_view(padded_target, win_length)[::hop][:frames]
-    # Full-length frames with a zero tail written once: rfft then needs no padding copy.
-    windowed_out = np.zeros((block, fft_size))
-    windowed_target = np.zeros((block, fft_size))
-    log_ratio = np.empty((block, bins))
-    power_target = np.empty((block, bins))
-    spectrum_out = np.empty((block, bins), dtype=np.complex128)
-    spectrum_target = np.empty((block, bins), dtype=np.complex128)
-    squared_difference = squared_target = abs_log_difference = 0.0
-    for start in range(0, frames, block):
-        rows = min(block, frames - start)
-        np.multiply(frames_out[start : start + rows], window, out=windowed_out[:rows, :win_length])
-        np.multiply(frames_target[start : start + rows], window, out=windowed_target[:rows, :win_length])
-        spec_out = _rfft_rows(windowed_out[:rows], spectrum_out[:rows])
-        spec_target = _rfft_rows(windowed_target[:rows], spectrum_target[:rows])
-        d, t = _block_sums(spec_out.view(np.float64), spec_target.view(np.float64), eps, log_ratio[:rows],
-                           power_target)
-        squared_difference += d
-        squared_target += t
-        ratios = log_ratio[:rows]
-        np.log(ratios, out=ratios)
-        abs_log_difference += 0.5 * float(ratios.sum())
-    return squared_difference, squared_target, abs_log_difference
-
-
-# --------------------------------------------------------------------------- a target compared many times
-# The harness compares several candidates' outputs with the same target: its clamped STFT powers
-# are computed once and reused, which halves the FFT work per comparison.
-
-
-def _frames(padded: np.ndarray, n: int, fft_size: int, hop: int, win_length: int):
-    """Yield (start, spectrum block) over the torch-compatible frames of one padded channel."""
-    frames = stft_frame_count(n, hop)
-    bins = fft_size // 2 + 1
-    window = periodic_hann(win_length)
-    block = max(1, _BLOCK_BINS // bins)
-    framed = np.lib.stride_tricks.sliding_window_view(padded, win_length)[::hop][:frames]
-    windowed = np.zeros((block, fft_size))
-    spectrum = np.empty((block, bins), dtype=np.complex128)
-    for start in range(0, frames, block):
-        rows = min(block, frames - start)
-        np.multiply(framed[start : start + rows], window, out=windowed[:rows, :win_length])
-        yield start, _rfft_rows(windowed[:rows], spectrum[:rows])
-
-
-@dataclass(frozen=True)
-class TargetPowers:
-    """max(|STFT|^2, eps) of a target, per channel and resolution, ready for repeated comparisons."""
-
-    shape: tuple[int, int]
-    resolutions: tuple[tuple[int, int, int], ...]
-    eps: float
-    powers: tuple[tuple[np.ndarray, ...], ...]  # [channel][resolution] -> (frames, bins)
-
-
-def target_powers(target: np.ndarray, resolutions: tuple[tuple[int, int, int], ...], eps: float = 1e-8) -> TargetPowers:
-    channels, n = target.shape
-    max_pad = max(fft for fft, _, _ in resolutions) // 2
-    if n <= max_pad:
-        raise ValueError(f"{n} samples is too short for fft_size {2 * max_pad} (needs > {max_pad})")
-    per_channel = []
-    for c in range(channels):
-        padded = _reflect_padded(target[c], max_pad)
-        per_res = []
-        for fft_size, hop, win_length in resolutions:
-            first = max_pad - fft_size // 2 + (fft_size - win_length) // 2
-            power = np.empty((stft_frame_count(n, hop), fft_size // 2 + 1))
-            for start, spec in _frames(padded[first:], n, fft_size, hop, win_length):
-                block = power[start : start + spec.shape[0]]
-                np.maximum(spec.real**2 + spec.imag**2, eps, out=block)
-            per_res.append(power)
-        per_channel.append(tuple(per_res))
-    return TargetPowers(shape=(channels, n), resolutions=tuple(resolutions), eps=eps, powers=tuple(per_channel))
-
-
-def magnitude_sums_against(output: np.ndarray, target: TargetPowers) -> list[MagnitudeSums]:
-    """The same sums as multi_resolution_magnitude_sums(output, target_signal, ...), target precomputed."""
-    if output.shape != target.shape:
-        raise ValueError(f"output {output.shape} and target {target.shape} differ in shape")
-    channels, n = output.shape
-    max_pad = max(fft for fft, _, _ in target.resolutions) // 2
-    totals = [[0.0, 0.0, 0.0] for _ in target.resolutions]
-    for c in range(channels):
-        padded = _reflect_padded(output[c], max_pad)
-        for r, (fft_size, hop, win_length) in enumerate(target.resolutions):
-            first = max_pad - fft_size // 2 + (fft_size - win_length) // 2
-            log_ratio = np.empty((max(1, _BLOCK_BINS // (fft_size // 2 + 1)), fft_size // 2 + 1))
-            p_t = target.powers[c][r]
-            for start, spec in _frames(padded[first:], n, fft_size, hop, win_length):
-                rows = spec.shape[0]
-                d, t = _block_sums_against_power(spec.view(np.float64), p_t[start : start + rows], target.eps,
-                                                 log_ratio[:rows])
-                ratios = log_ratio[:rows]
-                np.log(ratios, out=ratios)
-                totals[r][0] += d
-                totals[r][1] += t
-                totals[r][2] += 0.5 * float(ratios.sum())
-    return [
-        MagnitudeSums(d, t, log_diff, channels * stft_frame_count(n, hop) * (fft_size // 2 + 1))
-        for (d, t, log_diff), (fft_size, hop, _) in zip(totals, target.resolutions)
-    ]
+    return magnitude_sums(output, target, resolutions, eps)[0]
