@@ -23,12 +23,13 @@ def music(seed: int, seconds: float = 3.0) -> np.ndarray:
 def test_matched_mrstft_ignores_output_level_and_equals_the_raw_distance_after_matching():
     target, output = music(1), music(1) * 0.5 + 0.01 * music(2)
     assert matched_mrstft_distance(target, target, SR) == 0.0
-    assert matched_mrstft_distance(target * 0.3, target, SR) == pytest.approx(0.0, abs=1e-6)
+    # float32 spectra (docs/metrics.md): a pure gain reads 1e-5 where float64 read 0, 1/4000 of the 0.04 floor
+    assert matched_mrstft_distance(target * 0.3, target, SR) == pytest.approx(0.0, abs=5e-5)
     assert mrstft_distance(target * 0.3, target, SR) > 0.5  # the raw distance is mostly level
     gain = 10 ** ((integrated_lufs(target, SR) - integrated_lufs(output, SR)) / 20)
     expected = mrstft_distance(output * gain, target, SR)
-    assert matched_mrstft_distance(output, target, SR) == pytest.approx(expected, rel=1e-12)
-    assert matched_mrstft_distance(output * 4.0, target, SR) == pytest.approx(expected, rel=1e-9)
+    assert matched_mrstft_distance(output, target, SR) == pytest.approx(expected, rel=1e-6)
+    assert matched_mrstft_distance(output * 4.0, target, SR) == pytest.approx(expected, rel=1e-6)
 
 
 @pytest.mark.parametrize("name", ["matched_mrstft_distance", "mrstft_distance", "loudness_error_lu",
