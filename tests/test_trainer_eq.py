@@ -107,6 +107,39 @@ def test_a_release_is_written_whole_and_never_over_another(clips, tmp_path):
     assert sorted(p.name for p in tmp_path.joinpath("eq").iterdir()) == ["eq-v1", "eq-v2"]
 
 
+@pytest.mark.slow(seconds=10)
+def test_int16_activations_keep_the_int8_file_size_and_follow_fp32_closer(clips, tmp_path):
+    """The mastering release's INT8 keeps int8 weights and quantizes activations to 16 bits
+    (trainers/mastering.py INT8_ACTIVATION_BITS): as small a file, and closer to FP32."""
+    import json
+
+    import onnxruntime as ort
+
+    from trainers.common.release import write_release
+
+    train, val, maker = _sets(clips)
+    model, _ = trainer.train(train, val, maker, profile=TINY, seed=0)
+    calibration = np.random.default_rng(0).normal(0, 0.3, (64, 33)).astype(np.float32)
+    names = [s.name for s in trainer.SPECS]
+    errors, sizes = {}, {}
+    for bits in (8, 16):
+        folder = write_release(model, "eq", names, calibration, {}, root=tmp_path / f"a{bits}",
+                               int8_activation_bits=bits)
+        card = json.loads((folder / "card.json").read_text())
+        assert f"activations int{bits}" in card["int8_scheme"]
+        outputs = {}
+        for precision in ("fp32", "int8"):
+            path = folder / card["files"][precision]["file"]
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            outputs[precision] = session.run(None, {session.get_inputs()[0].name: calibration})[0]
+        errors[bits] = float(np.abs(outputs["int8"] - outputs["fp32"]).mean())
+        sizes[bits] = card["files"]["int8"]["bytes"]
+    assert errors[16] < 0.5 * errors[8], errors
+    assert sizes[16] <= 1.05 * sizes[8], sizes
+    with pytest.raises(ValueError, match="8 or 16"):
+        write_release(model, "eq", names, calibration, {}, root=tmp_path / "a4", int8_activation_bits=4)
+
+
 def test_unknown_tasks_and_profiles_are_one_line(smoke_home, capsys):
     assert main(["train", "eq", "--suite", "smoke", "--profile", "huge"]) == 2
     assert "unknown profile 'huge'" in capsys.readouterr().err

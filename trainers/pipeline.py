@@ -152,7 +152,7 @@ def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path 
 
 def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *, suite, manifest,
              train_sha256: list[str], val_sha256: list[str], profile: str, seed: int, device: str, started: float,
-             models_root: Path | None) -> Path:
+             models_root: Path | None, int8_activation_bits: int = 8) -> Path:
     """The card every trainer writes (provenance, the clips it saw, validation) and the release itself."""
     from trainers.common import distributed
     from trainers.common.release import write_release
@@ -168,7 +168,7 @@ def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *,
     # (harness/candidates/onnx_model.py measured_loudness), as today's rules set theirs
     loudness = "measured" if task == "mastering" else "predicted"
     return write_release(model, task, [s.name for s in specs], calibration, card, root=models_root,
-                         loudness=loudness)
+                         loudness=loudness, int8_activation_bits=int8_activation_bits)
 
 
 def _train_regression(task: str, suite, *, profile: str, seed: int, models_root: Path | None, device: str,
@@ -224,7 +224,8 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
     return _finish(model, checkpoint, lambda: _release(
         model, task, trainer.SPECS, calibration, metrics, suite=suite, manifest=manifest,
         train_sha256=pools["train"].sha256, val_sha256=pools["validation"].sha256, profile=profile, seed=seed,
-        device=device, started=started, models_root=models_root))
+        device=device, started=started, models_root=models_root,
+        int8_activation_bits=getattr(trainer, "INT8_ACTIVATION_BITS", 8)))
 
 
 def _subset(records: list, n: int | None, seed: int) -> list:

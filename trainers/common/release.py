@@ -51,7 +51,8 @@ def next_version(task: str, root: Path) -> int:
 
 
 def write_release(model: torch.nn.Module, task: str, param_names: list[str], calibration: np.ndarray, card: dict,
-                  *, root: Path | None = None, name_prefix: str = "", loudness: str = "predicted") -> Path:
+                  *, root: Path | None = None, name_prefix: str = "", loudness: str = "predicted",
+                  int8_activation_bits: int = 8) -> Path:
     """Export, check parity, quantize, describe; returns the release folder."""
     import onnxruntime as ort
 
@@ -75,7 +76,7 @@ def write_release(model: torch.nn.Module, task: str, param_names: list[str], cal
         parity = float(np.abs(got - expected).max())
         if parity > PARITY_MAX_ABS:
             raise UserError(f"{fp32}: ONNX differs from torch by {parity:.2e} (> {PARITY_MAX_ABS:g}); not released")
-        int8 = quantize_int8(fp32, tmp / "model.int8.onnx", calibration)
+        int8 = quantize_int8(fp32, tmp / "model.int8.onnx", calibration, activation_bits=int8_activation_bits)
         files = {"fp32": fp32.name, "int8": int8.name}
         sizes = {p: (tmp / f).stat().st_size for p, f in files.items()}
         full_card = {
@@ -84,6 +85,7 @@ def write_release(model: torch.nn.Module, task: str, param_names: list[str], cal
             "python": platform.python_version(), "onnx_parity_max_abs": parity,
             "files": {p: {"file": f, "bytes": sizes[p], "sha256": _sha256(tmp / f)} for p, f in files.items()},
             "int8_size_ratio": sizes["fp32"] / sizes["int8"],
+            "int8_scheme": f"QDQ: weights int8 per channel, activations int{int8_activation_bits}, biases float",
             # weights alone: on a small controller the graph itself (names, Q/DQ nodes) is much of the file
             "int8_weight_bytes_ratio": _weight_bytes(tmp / files["fp32"]) / _weight_bytes(tmp / files["int8"]),
         }
