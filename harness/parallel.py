@@ -140,20 +140,40 @@ def chunk_size(jobs: int, workers: int, *, per_worker: int = 4, largest: int = 8
     return max(1, min(largest, -(-jobs // (workers * per_worker))))
 
 
+# Each worker is one process on one core: a BLAS or OpenMP pool of its own per worker only oversubscribes
+# the cores (a threaded dot product in the spectrum once cost milliseconds per call under load). The
+# libraries read these when they load, so they are set in the environment the workers are spawned with.
+ONE_THREAD_PER_WORKER = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                                "NUMBA_NUM_THREADS")}
+
+
+@contextlib.contextmanager
+def _worker_environment() -> Iterator[None]:
+    """Spawn with ONE_THREAD_PER_WORKER (an explicit setting in the environment wins); restored after."""
+    added = {k: v for k, v in ONE_THREAD_PER_WORKER.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 @contextlib.contextmanager
 def process_pool(workers: int) -> Iterator[Pool]:
     """A spawned pool whose workers die with the parent. Leaving the block by an exception (Ctrl-C,
     SIGTERM, an error) cancels the queued work and stops the workers at once instead of finishing it."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_die_with_parent, initargs=(os.getpid(),))
-    try:
-        yield Pool(pool)
-    except BaseException:
-        _silence_cancelled_future_race()
-        # the executor has no public handle on its processes; getattr keeps this safe if that changes
-        workers_now = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in workers_now:
-            process.terminate()
-        raise
-    pool.shutdown(wait=True)
+    with _worker_environment():  # workers are spawned on the first submissions, inside the block
+        try:
+            yield Pool(pool)
+        except BaseException:
+            _silence_cancelled_future_race()
+            # the executor has no public handle on its processes; getattr keeps this safe if that changes
+            workers_now = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers_now:
+                process.terminate()
+            raise
+        pool.shutdown(wait=True)

@@ -23,7 +23,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # noqa: E402 - run as a script from any checkout
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from any checkout
 
 
 def score(args: argparse.Namespace) -> int:
@@ -79,7 +79,8 @@ def compare(args: argparse.Namespace) -> int:
             counted[metric] += 1
     print(f"{len(set(before) & set(after))} scored outputs compared")
     for metric in sorted(counted):
-        print(f"  {metric:40s} n={counted[metric]:5d}  max rel {worst_rel[metric]:.2e}  max abs {worst_abs[metric]:.2e}")
+        print(f"  {metric:40s} n={counted[metric]:5d}  max rel {worst_rel[metric]:.2e}"
+              f"  max abs {worst_abs[metric]:.2e}")
     for line in problems[:20]:
         print("PROBLEM", line)
     return 1 if problems else 0

@@ -106,3 +106,17 @@ def test_scoring_workers_start_without_the_training_stack(tmp_path):
             "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'music21', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_workers_run_their_libraries_on_one_thread(monkeypatch):
+    """One process per core: BLAS/OpenMP pools inside each worker would only oversubscribe the cores."""
+    import os
+
+    from harness.parallel import process_pool
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # an explicit setting wins
+    with process_pool(1) as pool:
+        seen = pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(), pool.submit(os.getenv, "OMP_NUM_THREADS").result()
+    assert seen == ("1", "3")
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["OMP_NUM_THREADS"] == "3"  # the parent's restored
