@@ -71,7 +71,14 @@ def test_two_workers_score_exactly_what_one_does_with_fits_in_workers(smoke_home
     with CANDIDATES.registered(FitFails.name, FitFails):
         outcomes, scores = _run_with_one_and_two_workers(smoke_corpus, tmp_path)
     serial, parallel = scores
-    assert serial == parallel  # the same rows, bit for bit, whatever the scheduling
+    # The same rows whatever the scheduling. Not bit for bit: workers run BLAS on one thread and this
+    # process on several, which sums some of match's products in another order (1e-9 relative seen).
+    assert serial.keys() == parallel.keys()
+    for key, (metrics, error) in serial.items():
+        assert error == parallel[key][1] and metrics.keys() == parallel[key][0].keys(), key
+        for name, value in metrics.items():
+            other = parallel[key][0][name]
+            assert (value is None and other is None) or value == pytest.approx(other, rel=1e-7, abs=1e-12), (key, name)
     assert {k[3] for k in serial} == {"bypass", "match", "oracle"}  # match was fitted (in a worker, for 2)
     for outcome in outcomes:
         (failure,) = outcome.failures
