@@ -23,6 +23,7 @@ from harness.tasks.base import resolve_params, task_rng
 SR = 48000
 SECONDS = 10.0
 SMOKE_SECONDS = 2.0
+ROUNDS = 40
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,9 @@ def test_scoring_throughput(benchmark, examples, seconds, task):
         output = prediction.render(example.query)
         return score_output(output, example, metrics, d_in, against)
 
-    values, gaps = benchmark(score)
+    # A fixed 40 rounds (about 3 s a task): the default ~1 s budget gave 14 rounds, and on a shared VM
+    # a few slow ones moved the mean by 20 %. The median and best are stored beside it.
+    values, gaps = benchmark.pedantic(score, rounds=ROUNDS, warmup_rounds=2)
     assert set(gaps) == set(metrics) and set(metrics) <= set(values)
     assert all(d_in[m] is not None and d_in[m] > 0 for m in metrics), d_in  # the damage is measurable
     assert all(values[m] is not None and math.isfinite(values[m]) and values[m] >= 0 for m in metrics), values
@@ -63,3 +66,5 @@ def test_scoring_throughput(benchmark, examples, seconds, task):
     stats = getattr(getattr(benchmark, "stats", None), "stats", None)
     if stats is not None:
         benchmark.extra_info["x_realtime"] = round(seconds / stats.mean, 1)
+        benchmark.extra_info["x_realtime_median"] = round(seconds / stats.median, 1)
+        benchmark.extra_info["x_realtime_best"] = round(seconds / stats.min, 1)
