@@ -255,7 +255,8 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     # A fresh instance per task: what a candidate learns for one task must not leak into another.
     plans = {task: [c for c in (get_candidate(name) for name in available) if c.runs_task(task)]
              for task in suite.tasks}
-    work = sum(len(todo(task, cands)) for task, cands in plans.items())
+    remaining = {task: todo(task, cands) for task, cands in plans.items()}
+    work = sum(map(len, remaining.values()))
     if progress:
         progress(0, total)
     if work > 1 and workers > 1:
@@ -265,26 +266,25 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     with (process_pool(workers) if work > 1 and workers > 1 else contextlib.nullcontext(SerialPool())) as pool:
         pending: dict = {}
 
-        def submit_examples(task: str, candidates: list[Candidate]) -> None:
-            remaining = todo(task, candidates)
-            advance(len(keys[task]) - len(remaining), scored=False)
-            size = chunk_size(len(remaining), workers)
-            for i in range(0, len(remaining), size):
-                chunk = remaining[i:i + size]
+        def submit_examples(task: str, candidates: list[Candidate], examples: list) -> None:
+            advance(len(keys[task]) - len(examples), scored=False)
+            size = chunk_size(len(examples), workers)
+            for i in range(0, len(examples), size):
+                chunk = examples[i:i + size]
                 pending[pool.submit(_score_chunk, (suite, manifest, task, candidates, chunk))] = (task, len(chunk))
 
         for task, candidates in plans.items():
-            if any(_needs_fit(c) for c in candidates) and todo(task, candidates):
+            if any(_needs_fit(c) for c in candidates) and remaining[task]:
                 pending[pool.submit(_fit_task, (suite, manifest, task, candidates))] = (task, None)
             else:
-                submit_examples(task, candidates)
+                submit_examples(task, candidates, remaining[task])
         while pending:
             for future in pool.next_done(pending):
                 task, examples = pending.pop(future)
                 if examples is None:  # a fit came back: its task's examples can go
                     fitted, failures = future.result()
                     outcome.failures.extend(failures)
-                    submit_examples(task, fitted)
+                    submit_examples(task, fitted, todo(task, fitted))  # a failed fit no longer poses its rows
                 else:
                     store.add_clip_results(run_id, future.result())
                     advance(examples, scored=True)
@@ -293,12 +293,12 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
 
 def _fit(cand: Candidate, suite: Suite, manifest: Manifest, task: str, failures: list[dict]) -> Candidate | None:
     """Candidates that learn (e.g. a target curve) see the training split of this task only."""
-    if type(cand).fit is Candidate.fit:
+    if not _needs_fit(cand):
         return cand
     try:
         cand.fit(list(task_examples(suite, manifest, task, split="train")))
     except Exception as exc:  # noqa: BLE001 - a failed fit is recorded and the candidate left out; the run goes on
         failures.append({"task": task, "candidate": cand.name, "clip": None,
-                                 "error": f"fit failed: {type(exc).__name__}: {exc}"})
+                         "error": f"fit failed: {type(exc).__name__}: {exc}"})
         return None
     return cand

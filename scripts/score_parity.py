@@ -57,9 +57,16 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scores(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{path}: not a score file ({type(exc).__name__}: {exc})") from None
+
+
 def compare(args: argparse.Namespace) -> int:
-    before = json.loads(Path(args.before).read_text())
-    after = json.loads(Path(args.after).read_text())
+    before = _scores(args.before)
+    after = _scores(args.after)
     problems = [f"missing in {args.after}: {k}" for k in before if k not in after]
     problems += [f"missing in {args.before}: {k}" for k in after if k not in before]
     worst_rel: dict[str, float] = defaultdict(float)

@@ -127,3 +127,19 @@ def test_workers_run_their_libraries_on_one_thread(monkeypatch):
         seen = pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result(), pool.submit(os.getenv, "OMP_NUM_THREADS").result()
     assert seen == ("1", "3")
     assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["OMP_NUM_THREADS"] == "3"  # the parent's restored
+
+
+def test_numba_kernels_are_cached_in_the_cache_folder_unless_told_otherwise(tmp_path):
+    """Workers find the warm-up's compiled kernels in `<cache>/numba`; an explicit NUMBA_CACHE_DIR wins."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import numba, harness; from numba.core import config; print(config.CACHE_DIR)"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["DAWG_BENCH_HOME"] = str(tmp_path / "home")
+    default = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert default.stdout.strip() == str(tmp_path / "home" / "numba")  # numba imported first: re-read
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
+    explicit = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert explicit.stdout.strip() == str(tmp_path / "mine")
