@@ -22,7 +22,7 @@ from harness.corpus.manifest import Manifest
 from harness.environment import code_fingerprint, fingerprint
 from harness.metrics import Unmeasurable, get_metric, measure
 from harness.metrics.distances import OutputAnalysis, distance_against
-from harness.parallel import SerialPool, chunk_size, process_pool
+from harness.parallel import SerialPool, chunk_sizes, process_pool
 from harness.progress import Progress
 from harness.store import Store
 from harness.suite_schema import Suite
@@ -201,8 +201,8 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
 
     Scheduling: a task whose candidates learn (a fit on its training split) is fitted in a worker
     while the other tasks' examples are scored; its examples follow as soon as the fit returns. The
-    examples are sent in chunks (`chunk_size`) with the fitted candidates, and each chunk's rows are
-    committed to the store in one transaction."""
+    examples are sent in chunks that shrink towards the end (`chunk_sizes`) with the fitted
+    candidates, and each chunk's rows are committed to the store in one transaction."""
     if not manifest.split("test"):
         from harness.errors import UserError
 
@@ -260,17 +260,18 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     if progress:
         progress(0, total)
     if work > 1 and workers > 1:
-        from harness.warmup import compile_kernels
+        from harness.warmup import ensure_kernels_cached
 
-        compile_kernels()  # one compile into the on-disk cache; every worker then only loads the kernels
+        ensure_kernels_cached()  # one compile into the on-disk cache; every worker then only loads the kernels
     with (process_pool(workers) if work > 1 and workers > 1 else contextlib.nullcontext(SerialPool())) as pool:
         pending: dict = {}
 
         def submit_examples(task: str, candidates: list[Candidate], examples: list) -> None:
             advance(len(keys[task]) - len(examples), scored=False)
-            size = chunk_size(len(examples), workers)
-            for i in range(0, len(examples), size):
-                chunk = examples[i:i + size]
+            start = 0
+            for size in chunk_sizes(len(examples), workers):
+                chunk = examples[start:start + size]
+                start += size
                 pending[pool.submit(_score_chunk, (suite, manifest, task, candidates, chunk))] = (task, len(chunk))
 
         for task, candidates in plans.items():

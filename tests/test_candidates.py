@@ -162,6 +162,21 @@ def test_rules_vocal_rule_follows_the_detector():
     assert not vocal_presence(_noise(), SR).present
 
 
+@pytest.mark.parametrize("sr", [44100, 48000, 48000.0, 96000])
+def test_vocal_band_filter_equals_scipy_bit_for_bit(sr):
+    """The detector's own sosfilt and its written-out 48 kHz design (kept so that workers need not import
+    scipy.signal) compute what scipy.signal.butter + sosfilt compute, on float32 and float64 input."""
+    import scipy.signal
+
+    from harness.candidates.vocal_detector import VOCAL_BAND_HZ, band_sos, sosfilt
+
+    design = scipy.signal.butter(4, [VOCAL_BAND_HZ[0], min(VOCAL_BAND_HZ[1], 0.45 * sr)], btype="band", fs=sr,
+                                 output="sos")
+    assert np.array_equal(band_sos(sr), design)
+    x = np.random.default_rng(3).standard_normal(2 * SR).astype(np.float32)
+    assert np.array_equal(sosfilt(band_sos(sr), x.astype(np.float64)), scipy.signal.sosfilt(design, x))
+
+
 def test_rules_compressor_presets_follow_the_crest_gap():
     x = render_arrangement(7, STYLES["rock"], 3.0, SR)
     x = x * 10 ** ((-20 - integrated_lufs(x, SR)) / 20)

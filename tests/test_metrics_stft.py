@@ -155,6 +155,15 @@ def test_direct_welch_equals_scipy(n, nperseg):
     np.testing.assert_allclose(_welch_density(x, float(SR), nperseg), expected, rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("nperseg", [1, 2, 7, 512, 1001, 32768])
+def test_hann_window_equals_scipy_bit_for_bit(nperseg):
+    from harness.metrics.spectral import _hann
+
+    window, power = _hann(nperseg)
+    assert np.array_equal(window, scipy.signal.get_window("hann", nperseg))
+    assert power == float(window @ window)
+
+
 @njit
 def _logs(x, out):
     for i in range(x.shape[0]):  # a loop, as the kernels call it (vectorised)

@@ -7,7 +7,7 @@ import pytest
 
 from harness.candidates import CANDIDATES
 from harness.candidates.base import Candidate, Prediction
-from harness.parallel import SerialPool, chunk_size
+from harness.parallel import SerialPool, chunk_sizes
 from harness.runner import run_suite
 from harness.store import Store
 from harness.suites import load_suite
@@ -26,17 +26,34 @@ class FitFails(Candidate):
         return Prediction(audio=query.audio)
 
 
-def test_chunks_give_each_worker_several_submissions_and_stay_small():
-    assert chunk_size(100, 1) == 1  # one worker: nothing to send, one example at a time
-    assert chunk_size(480, 2) == 8  # capped: an interrupted run loses at most 8 examples per worker
-    assert chunk_size(24, 2) == 3  # 8 submissions for 2 workers: the last ones still balance
-    assert chunk_size(3, 16) == 1
-    assert chunk_size(0, 4) == 1
+def test_chunks_shrink_to_single_examples_and_stay_small():
+    assert chunk_sizes(5, 1) == [1] * 5  # one worker: nothing to send, one example at a time
+    assert chunk_sizes(0, 4) == []
+    assert chunk_sizes(3, 16) == [1, 1, 1]
+    assert chunk_sizes(24, 2) == [3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1]  # left / 8, rounded up
+    big = chunk_sizes(480, 2)
+    assert big[:10] == [8] * 10  # capped: an interrupted run loses at most 8 examples per worker
+    assert big[-8:] == [1] * 8  # the end balances: both workers finish within one example of each other
     for jobs in range(1, 200):
         for workers in (2, 3, 4, 8, 16):
-            size = chunk_size(jobs, workers)
-            assert 1 <= size <= 8
-            assert -(-jobs // size) >= min(jobs, workers)  # never fewer submissions than busy workers
+            sizes = chunk_sizes(jobs, workers)
+            assert sum(sizes) == jobs and all(1 <= s <= 8 for s in sizes)
+            assert sizes == sorted(sizes, reverse=True)
+            assert len(sizes) >= min(jobs, workers)  # never fewer submissions than busy workers
+            assert sizes[-min(jobs, workers):] == [1] * min(jobs, workers)
+
+
+def test_a_warm_kernel_cache_is_not_warmed_again(tmp_path, monkeypatch):
+    from harness import warmup
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    compiles = []
+    monkeypatch.setattr(warmup, "compile_kernels", lambda: compiles.append(1) or 0.25)
+    assert warmup.ensure_kernels_cached() == 0.25
+    assert warmup.ensure_kernels_cached() is None  # the stamp for this code says the cache is full
+    assert len(compiles) == 1 and len(list(tmp_path.glob("warm-*"))) == 1
+    monkeypatch.setattr("harness.environment.code_fingerprint", lambda: "0" * 64)  # the code changed
+    assert warmup.ensure_kernels_cached() == 0.25 and len(compiles) == 2
 
 
 def test_serial_pool_runs_jobs_in_order_when_asked_and_delivers_errors():
@@ -104,15 +121,51 @@ def _run_with_one_and_two_workers(smoke_corpus, tmp_path):
 
 
 def test_scoring_workers_start_without_the_training_stack(tmp_path):
-    """What a scoring worker imports (the runner, its job's candidates) and the warm-up leave torch, onnx and
-    music21 out: each would add seconds to every worker's start-up."""
+    """What a scoring worker imports (the runner, its job's candidates) and the warm-up leave torch, onnx,
+    music21 and scipy.signal out: each would add seconds (scipy.signal, with the scipy.stats it pulls in,
+    0.7 s) to every worker's start-up."""
     import subprocess
     import sys
 
     code = ("import sys, harness.runner, harness.candidates.match, harness.warmup as w; w.compile_kernels(); "
-            "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'music21', 'pandas') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'music21', 'pandas', 'scipy.signal', "
+            "'scipy.stats') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+WORKER_EXIT = """
+import sys
+from harness.parallel import process_pool
+
+def job():
+    print("written by a worker, never flushed by it")  # a pipe: block-buffered
+    import atexit
+    atexit.register(lambda: print("a library's exit handler ran"))
+    return 7
+
+if __name__ == "__main__":
+    with process_pool(1) as pool:
+        assert pool.submit(job).result() == 7
+        processes = list(pool.executor._processes.values())
+    print("codes", [p.exitcode for p in processes])
+"""
+
+
+def test_workers_leave_without_teardown_but_flush_and_run_exit_handlers(tmp_path):
+    """A worker exits with os._exit after the other exit handlers (its interpreter teardown took up to
+    0.8 s per pool shutdown): what it printed still arrives, libraries' exit handlers still run, and its
+    exit status is 0."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "worker_exit.py"
+    script.write_text(WORKER_EXIT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "written by a worker, never flushed by it" in out.stdout
+    assert "a library's exit handler ran" in out.stdout
+    assert "codes [0]" in out.stdout
 
 
 def test_workers_run_their_libraries_on_one_thread(monkeypatch):

@@ -19,7 +19,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-import scipy.signal
 
 __all__ = [
     "BS1770_48K_SHELF",
@@ -93,5 +92,7 @@ def apply_kweighting(audio: np.ndarray, sample_rate: float) -> np.ndarray:
     A plain scipy reference path; the meters use the fused numba kernel in
     ``loudness.py``, which is tested to agree with this to ~1e-12.
     """
+    import scipy.signal  # here, not at import: it costs a spawned worker 0.7 s, and the meters never call this
+
     x = np.asarray(audio, dtype=np.float64)
     return scipy.signal.sosfilt(kweighting_sos(sample_rate), x, axis=-1)
