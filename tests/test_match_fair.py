@@ -39,3 +39,28 @@ def test_shrinkage_is_chosen_on_training_examples():
     m = Match()
     m.fit(train)
     assert m.shrink["eq"] in SHRINK_CHOICES and "eq" in m.crest_db
+
+
+def test_shrinkage_scores_equal_the_plain_per_example_computation():
+    """choose_shrink measures each input's curve and each target's side of the tonal distance once (five
+    shrinkages per clip made the fit a run's critical path); its errors must be exactly those of
+    match_eq + tonal_balance_error_db computed from scratch."""
+    from harness.candidates.match import match_eq
+    from harness.metrics import tonal_balance_error_db
+
+    train = _examples(damaged=False)
+    for ex, gain in zip(train, (1.0, 0.5, 2.0, 1.0)):  # tilt the inputs so that the shrinkage matters
+        ex.query.audio[0] *= gain
+    learned = learn_curve([curve(ex.target, SR) for ex in train])
+    plain = {}
+    for shrink in SHRINK_CHOICES:
+        errors = [tonal_balance_error_db(match_eq(ex.query.audio, SR, learned, shrink=shrink).render(ex.query.audio, SR),
+                                         ex.target, SR) for ex in train]
+        plain[shrink] = float(np.median(errors))
+    best = min(plain.values())
+    assert choose_shrink(train, learned) == max(s for s, e in plain.items() if e == best)
+    for ex in train:
+        x_curve = curve(ex.query.audio, SR)
+        for shrink in SHRINK_CHOICES:
+            assert match_eq(ex.query.audio, SR, learned, shrink=shrink, audio_curve=x_curve) == match_eq(
+                ex.query.audio, SR, learned, shrink=shrink)

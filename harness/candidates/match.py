@@ -104,9 +104,10 @@ def learn_curve(curves: Sequence[Curve]) -> TargetCurve | None:
 
 
 def match_eq(audio: np.ndarray, sr: float, target: TargetCurve, *, spread_scale: float = 1.0,
-             shrink: float = SHRINK_SPREADS, cap_db: float = CAP_DB) -> EQ:
-    """The EQ moving `audio`'s tonal balance toward `target` (see the module docstring)."""
-    c = curve(audio, sr)
+             shrink: float = SHRINK_SPREADS, cap_db: float = CAP_DB, audio_curve: Curve | None = None) -> EQ:
+    """The EQ moving `audio`'s tonal balance toward `target` (see the module docstring). `audio_curve`:
+    curve(audio, sr) when the caller has it already (choose_shrink tries five shrinkages per clip)."""
+    c = audio_curve if audio_curve is not None else curve(audio, sr)
     if c is None:
         return EQ()
     lookup = {float(f): i for i, f in enumerate(target.centres_hz)}
@@ -132,19 +133,29 @@ def choose_shrink(train: Sequence[Example], target: TargetCurve) -> float:
     """The shrinkage (in natural spreads) whose match EQ leaves the training examples' tonal balance
     closest to their targets (median tonal_balance_error_db); ties go to the larger shrinkage (the
     more cautious one). Seen: training examples only, never the test split."""
-    from harness.metrics import Unmeasurable, tonal_balance_error_db
+    from harness.metrics import Unmeasurable
+    from harness.metrics.distances import distance_against
 
     if not train:
         return SHRINK_SPREADS
+    # What does not depend on the shrinkage is measured once per example: the input's curve and the
+    # target's side of the tonal distance (distance_against computes exactly tonal_balance_error_db).
+    prepared = []
+    for ex in train:
+        sr = ex.query.sample_rate
+        x = finite_audio(ex.query.audio)
+        try:
+            error_of = distance_against("tonal_balance_error_db", ex.target, sr)
+        except Unmeasurable:  # the target has no tonal balance: no shrinkage can be judged on it
+            continue
+        prepared.append((x, sr, curve(x, sr), error_of))
     scores: list[tuple[float, float]] = []
     for shrink in SHRINK_CHOICES:
         errors = []
-        for ex in train:
-            sr = ex.query.sample_rate
-            x = finite_audio(ex.query.audio)
+        for x, sr, x_curve, error_of in prepared:
             try:
-                repaired = match_eq(x, sr, target, shrink=shrink).render(x, sr)
-                errors.append(tonal_balance_error_db(repaired, ex.target, sr))
+                repaired = match_eq(x, sr, target, shrink=shrink, audio_curve=x_curve).render(x, sr)
+                errors.append(error_of(repaired))
             except Unmeasurable:
                 continue
         if errors:
