@@ -40,6 +40,7 @@ class RunOutcome:
     failures: list[dict] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
     started_at: float | None = None
+    fit_seconds: dict[str, float] = field(default_factory=dict)  # per task: its fits' wall time, in one worker
 
 
 def suite_scoring_content(suite: Suite) -> dict:
@@ -183,12 +184,14 @@ def _score_chunk(job) -> list[dict]:
             for row in _score_example((suite, manifest, task, index, variant, candidates, skip))]
 
 
-def _fit_task(job) -> tuple[list[Candidate], list[dict]]:
-    """A task's candidates, each fitted on the task's training split; failed fits are left out."""
+def _fit_task(job) -> tuple[list[Candidate], list[dict], float]:
+    """A task's candidates, each fitted on the task's training split; failed fits are left out. Also the
+    seconds it took: a fit is one job, so the longest bounds how fast any number of workers can go."""
     suite, manifest, task, candidates = job
+    start = time.perf_counter()
     failures: list[dict] = []
     fitted = [_fit(c, suite, manifest, task, failures) for c in candidates]
-    return [c for c in fitted if c is not None], failures
+    return [c for c in fitted if c is not None], failures, time.perf_counter() - start
 
 
 def _needs_fit(cand: Candidate) -> bool:
@@ -242,21 +245,38 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
                 out.append((index, variant, skip))
         return out
 
-    def advance(examples: int, *, scored: bool) -> None:
-        nonlocal finished
-        finished += examples
-        if scored:
-            outcome.examples_scored += examples
-        else:
-            outcome.examples_skipped += examples
-        if progress:
-            progress(finished, total)
-
     # A fresh instance per task: what a candidate learns for one task must not leak into another.
     plans = {task: [c for c in (get_candidate(name) for name in available) if c.runs_task(task)]
              for task in suite.tasks}
     remaining = {task: todo(task, cands) for task, cands in plans.items()}
     work = sum(map(len, remaining.values()))
+    fit_tasks = [t for t, cands in plans.items() if remaining[t] and any(_needs_fit(c) for c in cands)]
+    # With more workers than fits, the workers the fits leave idle score each fitting task's other
+    # candidates meanwhile; their examples are then built twice (once per group), which costs more
+    # than it saves when the fits keep every worker busy anyway.
+    split = workers > len(fit_tasks)
+    groups = {t: ([[c for c in cands if not _needs_fit(c)], [c for c in cands if _needs_fit(c)]]
+                  if split and t in fit_tasks else [cands])  # [cands] itself: its remaining work is known
+              for t, cands in plans.items()}
+    # An example is finished when every group of its task has scored (or skipped) it.
+    parts_left = {(t, key): len(groups[t]) for t in plans for key in keys[t]}
+    scored_any: set = set()
+
+    def settle(task: str, examples: list[tuple[int, str | None]], *, scored: bool) -> None:
+        nonlocal finished
+        for key in examples:
+            if scored:
+                scored_any.add((task, key))
+            parts_left[(task, key)] -= 1
+            if parts_left[(task, key)] == 0:
+                finished += 1
+                if (task, key) in scored_any:
+                    outcome.examples_scored += 1
+                else:
+                    outcome.examples_skipped += 1
+        if progress and examples:
+            progress(finished, total)
+
     if progress:
         progress(0, total)
     if work > 1 and workers > 1:
@@ -266,29 +286,38 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     with (process_pool(workers) if work > 1 and workers > 1 else contextlib.nullcontext(SerialPool())) as pool:
         pending: dict = {}
 
-        def submit_examples(task: str, candidates: list[Candidate], examples: list) -> None:
-            advance(len(keys[task]) - len(examples), scored=False)
+        def submit_examples(task: str, candidates: list[Candidate]) -> None:
+            """One group's examples of a task, in chunks; the examples it has nothing to do for are settled."""
+            if candidates is plans[task]:
+                examples = remaining[task]
+            else:
+                examples = todo(task, candidates) if candidates else []
+            sent = {(index, variant) for index, variant, _ in examples}
+            settle(task, [key for key in keys[task] if key not in sent], scored=False)
             start = 0
             for size in chunk_sizes(len(examples), workers):
                 chunk = examples[start:start + size]
                 start += size
-                pending[pool.submit(_score_chunk, (suite, manifest, task, candidates, chunk))] = (task, len(chunk))
+                pending[pool.submit(_score_chunk, (suite, manifest, task, candidates, chunk))] = (
+                    task, [(index, variant) for index, variant, _ in chunk])
 
-        for task, candidates in plans.items():
-            if any(_needs_fit(c) for c in candidates) and remaining[task]:
-                pending[pool.submit(_fit_task, (suite, manifest, task, candidates))] = (task, None)
-            else:
-                submit_examples(task, candidates, remaining[task])
+        for task in plans:
+            for group in groups[task]:
+                if task in fit_tasks and any(_needs_fit(c) for c in group):
+                    pending[pool.submit(_fit_task, (suite, manifest, task, group))] = (task, None)
+                else:
+                    submit_examples(task, group)
         while pending:
             for future in pool.next_done(pending):
                 task, examples = pending.pop(future)
-                if examples is None:  # a fit came back: its task's examples can go
-                    fitted, failures = future.result()
+                if examples is None:  # a fit came back: its group's examples can go
+                    fitted, failures, seconds = future.result()
                     outcome.failures.extend(failures)
-                    submit_examples(task, fitted, todo(task, fitted))  # a failed fit no longer poses its rows
+                    outcome.fit_seconds[task] = seconds
+                    submit_examples(task, fitted)  # a failed fit no longer poses its rows
                 else:
                     store.add_clip_results(run_id, future.result())
-                    advance(examples, scored=True)
+                    settle(task, examples, scored=True)
     return outcome
 
 

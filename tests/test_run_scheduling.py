@@ -83,30 +83,35 @@ def _scores(store: Store, run_id: str) -> dict:
             for r in store.clip_results(run_id)}
 
 
-@pytest.mark.slow(seconds=40)  # two runs of the smoke suite with a fitted candidate
-def test_two_workers_score_exactly_what_one_does_with_fits_in_workers(smoke_home, smoke_corpus, tmp_path):
+@pytest.mark.slow(seconds=60)  # three runs of the smoke suite with a fitted candidate
+def test_workers_score_exactly_what_one_does_with_fits_in_workers(smoke_home, smoke_corpus, tmp_path):
+    """1 worker; 2 (the three tasks' fits keep both busy: each task's candidates go together once its
+    fits return); 4 (more workers than fits: the candidates that need no fit are scored meanwhile, in
+    a group of their own)."""
     with CANDIDATES.registered(FitFails.name, FitFails):
-        outcomes, scores = _run_with_one_and_two_workers(smoke_corpus, tmp_path)
-    serial, parallel = scores
+        outcomes, scores = _run_with_workers(smoke_corpus, tmp_path, (1, 2, 4))
+    serial = scores[0]
     # The same rows whatever the scheduling. Not bit for bit: workers run BLAS on one thread and this
     # process on several, which sums some of match's products in another order (1e-9 relative seen).
-    assert serial.keys() == parallel.keys()
-    for key, (metrics, error) in serial.items():
-        assert error == parallel[key][1] and metrics.keys() == parallel[key][0].keys(), key
-        for name, value in metrics.items():
-            other = parallel[key][0][name]
-            assert (value is None and other is None) or value == pytest.approx(other, rel=1e-7, abs=1e-12), (key, name)
-    assert {k[3] for k in serial} == {"bypass", "match", "oracle"}  # match was fitted (in a worker, for 2)
+    for parallel in scores[1:]:
+        assert serial.keys() == parallel.keys()
+        for key, (metrics, error) in serial.items():
+            assert error == parallel[key][1] and metrics.keys() == parallel[key][0].keys(), key
+            for name, value in metrics.items():
+                other = parallel[key][0][name]
+                assert (value is None and other is None) or value == pytest.approx(other, rel=1e-7, abs=1e-12), (
+                    key, name)
+    assert {k[3] for k in serial} == {"bypass", "match", "oracle"}  # match was fitted (in a worker, for 2 and 4)
     for outcome in outcomes:
         (failure,) = outcome.failures
         assert failure["candidate"] == FitFails.name and "fit failed: RuntimeError: no curve" in failure["error"]
 
 
-def _run_with_one_and_two_workers(smoke_corpus, tmp_path):
+def _run_with_workers(smoke_corpus, tmp_path, counts):
     suite = load_suite("smoke")
     names = ["bypass", "match", "oracle", FitFails.name]
     outcomes, scores = [], []
-    for workers in (1, 2):
+    for workers in counts:
         store = Store(tmp_path / f"w{workers}.db")
         ticks: list[tuple[int, int]] = []
         outcome = run_suite(suite, smoke_corpus, names, store, workers=workers, fresh=True,
