@@ -411,3 +411,34 @@ def test_matchering_quality_when_installed(quality):
         pytest.skip("matchering not installed")
     row = quality[key]
     assert np.all(np.isfinite(row["mr"])) and np.median(row["mr"]) > 0.0
+
+
+def test_eq_fitter_fast_responses_equal_the_eq_objects_bit_for_bit():
+    """The fitter's inner loop skips EQ objects and recomputes only the moved band for a Jacobian column;
+    every response must still be exactly what EQ.response_db gives (so fits are unchanged), and a value
+    outside EQ's ranges must still raise EQ's error."""
+    from harness.candidates.eq_fit import _BAND_OF_PARAM, EqFitter
+    from harness.metrics.spectral import ISO_266_THIRD_OCTAVE_HZ
+
+    fitter = EqFitter(np.asarray(ISO_266_THIRD_OCTAVE_HZ), SR)
+    rng = np.random.default_rng(5)
+    centre = np.array([np.log(100), 0] + [np.log(1000), 0, 0] * 4 + [np.log(8000), 0])
+    freqs, gains, qs = [0, 2, 5, 8, 11, 14], [1, 3, 6, 9, 12, 15], [4, 7, 10, 13]
+    for _ in range(50):
+        p = np.empty(16)
+        p[freqs] = rng.uniform(np.log(30.0), np.log(15000.0), 6)
+        p[gains] = rng.uniform(-15.0, 15.0, 6)
+        p[qs] = rng.uniform(np.log(0.2), np.log(10.0), 4)
+        reference = fitter.band_response_db(fitter.eq_of(p))
+        terms = fitter.band_terms(p)
+        assert np.array_equal(fitter.response_of_terms(terms), reference)
+        k = int(rng.integers(16))
+        q = p.copy()
+        q[k] += 0.05
+        moved = list(terms)
+        moved[_BAND_OF_PARAM[k]] = fitter.band_term(q, _BAND_OF_PARAM[k])
+        assert np.array_equal(fitter.response_of_terms(moved), fitter.band_response_db(fitter.eq_of(q)))
+    too_low = centre.copy()
+    too_low[2] = np.log(5.0)  # a 5 Hz bell: under EQ's 20 Hz
+    with pytest.raises(ValueError, match="freq_hz"):
+        fitter.response(too_low)

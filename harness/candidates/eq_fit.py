@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.dsp import EQ, HighShelf, LowShelf, Peak
+from harness.dsp import EQ, HighShelf, LowShelf, Peak, biquad
 
 _BAND_NAMES = ("low_shelf", "peak1", "peak2", "peak3", "peak4", "high_shelf")
 _POINTS_PER_BAND = 7  # log-spaced evaluation points inside each 1/3-octave band
@@ -16,6 +16,11 @@ _SHELF_LO_RANGE = (30.0, 600.0)
 _SHELF_HI_RANGE = (1000.0, 16000.0)
 _PEAK_RANGE = (35.0, 15000.0)
 _MAX_FIT_GAIN_DB = 12.0
+# p = [ls_f, ls_g, (pk_f, pk_g, pk_q) x4, hs_f, hs_g]: where each band's parameters start, which band
+# each parameter moves, and the specs EQ checks each band's values against
+_PARAM_START = (0, 2, 5, 8, 11, 14)
+_BAND_OF_PARAM = (0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5)
+_SPECS = (LowShelf.SPECS, Peak.SPECS, Peak.SPECS, Peak.SPECS, Peak.SPECS, HighShelf.SPECS)
 
 
 class EqFitter:
@@ -42,9 +47,12 @@ class EqFitter:
         half = 10.0 ** (1.0 / 20.0)
         fr = np.geomspace(1.0 / half, half, _POINTS_PER_BAND)
         self.points = np.minimum((self.centres[:, None] * fr[None, :]).ravel(), 0.499 * self.sr)
+        # z^-1 at the points, as biquad.frequency_response computes it: the fit evaluates thousands of
+        # responses at these same points.
+        self._z1 = np.exp(-2j * np.pi * np.asarray(self.points, dtype=np.float64) / self.sr)
 
     # response of a parameter vector p = [ls_f, ls_g, (pk_f, pk_g, pk_q) x4, hs_f, hs_g] (log f, log q)
-    def _eq(self, p: np.ndarray) -> EQ:
+    def eq_of(self, p: np.ndarray) -> EQ:
         nyq = 0.49 * self.sr
 
         def f(v: float) -> float:
@@ -67,10 +75,50 @@ class EqFitter:
 
     def band_response_db(self, eq: EQ) -> np.ndarray:
         h = eq.response_db(self.points, self.sr).reshape(len(self.centres), _POINTS_PER_BAND)
+        return self._band_average(h)
+
+    def _band_average(self, h_db: np.ndarray) -> np.ndarray:
+        h = h_db.reshape(len(self.centres), _POINTS_PER_BAND)
         return 10.0 * np.log10(np.mean(10.0 ** (h / 10.0), axis=1))
 
-    def _response(self, p: np.ndarray) -> np.ndarray:
-        return self.band_response_db(self._eq(p))
+    def response(self, p: np.ndarray) -> np.ndarray:
+        return self.response_of_terms(self.band_terms(p))
+
+    # The fit's inner loop (some 25,000 responses per mastering fit) skips building EQ objects: each
+    # band's complex response ("term") comes from the same biquad coefficients and is multiplied in the
+    # same order as EQ.response_db multiplies them, so every number is the same (tested), and a Jacobian
+    # column recomputes only the band whose parameter it moves.
+    def _band_values(self, p: np.ndarray, band: int) -> tuple[float, ...]:
+        """(freq, gain[, q]) of one band, as _eq clamps them."""
+        i = _PARAM_START[band]
+        f = float(min(math.exp(p[i]), 0.49 * self.sr))
+        g = float(np.clip(p[i + 1], -18.0, 18.0))
+        if band in (0, 5):
+            return f, g
+        return f, g, float(np.clip(math.exp(p[i + 2]), 0.1, 18.0))
+
+    def band_term(self, p: np.ndarray, band: int) -> np.ndarray:
+        values = self._band_values(p, band)
+        if not all(spec.min <= v <= spec.max for spec, v in zip(_SPECS[band], values)):
+            self.eq_of(p)  # raises what EQ raises for a value out of its range
+        if band == 0:
+            coefficients = biquad.lowshelf(values[0], values[1], self.sr)
+        elif band == 5:
+            coefficients = biquad.highshelf(values[0], values[1], self.sr)
+        else:
+            coefficients = biquad.peaking(values[0], values[1], values[2], self.sr)
+        b0, b1, b2, a1, a2 = np.asarray(coefficients, dtype=np.float64)
+        z1 = self._z1
+        return (b0 + (b1 + b2 * z1) * z1) / (1.0 + (a1 + a2 * z1) * z1)
+
+    def band_terms(self, p: np.ndarray) -> list[np.ndarray]:
+        return [self.band_term(p, band) for band in range(len(_BAND_NAMES))]
+
+    def response_of_terms(self, terms: list[np.ndarray]) -> np.ndarray:
+        h = np.ones_like(self._z1)
+        for term in terms:
+            h *= term
+        return self._band_average(20.0 * np.log10(np.abs(h)))
 
     @staticmethod
     def _gain_idx() -> list[int]:
@@ -97,7 +145,7 @@ class EqFitter:
             for k in gi:
                 unit[k] = 0.0
             unit[gi[b]] = 1.0
-            cols.append(self._response(unit))
+            cols.append(self.response(unit))
         if not cols:
             return p
         a = np.stack(cols, axis=1)
@@ -112,7 +160,7 @@ class EqFitter:
         return p
 
     def _cost(self, p: np.ndarray, want: np.ndarray, w: np.ndarray) -> float:
-        r = self._response(p) - want
+        r = self.response(p) - want
         return float(np.sum(w * r * r) + self.ridge * np.sum(p[self._gain_idx()] ** 2))
 
     def fit(self, want_db: np.ndarray, weights: np.ndarray, *, shelf_lo_hz: float = 100.0,
@@ -129,7 +177,7 @@ class EqFitter:
         p = self._solve_gains(p, want, w, active)
         # greedy peaks at the largest weighted residual
         for slot in range(1, 1 + n_peaks):
-            resid = (want - self._response(p)) * (w > 0)
+            resid = (want - self.response(p)) * (w > 0)
             inside = (self.centres >= _PEAK_RANGE[0]) & (self.centres <= min(_PEAK_RANGE[1], 0.45 * self.sr))
             for b in active:  # one bell per region: not within 1/3 octave of an existing one
                 if b not in (0, 5):
@@ -170,13 +218,16 @@ class EqFitter:
         sw = np.sqrt(w)
         ridge_mask = np.isin(idx_arr, self._gain_idx()).astype(float)
         for _ in range(iterations):
-            r0 = self._response(p)
+            terms = self.band_terms(p)
+            r0 = self.response_of_terms(terms)
             jac = np.empty((len(want), len(idx_arr)))
             for j, k in enumerate(idx_arr):
                 step = 0.05 if k not in self._gain_idx() else 0.1
                 q = p.copy()
                 q[k] += step
-                jac[:, j] = (self._response(q) - r0) / step
+                moved = list(terms)
+                moved[_BAND_OF_PARAM[k]] = self.band_term(q, _BAND_OF_PARAM[k])
+                jac[:, j] = (self.response_of_terms(moved) - r0) / step
             resid = (r0 - want) * sw
             jw = jac * sw[:, None]
             grad = jw.T @ resid + self.ridge * ridge_mask * p[idx_arr]
@@ -198,4 +249,4 @@ class EqFitter:
         for k in gi:
             if abs(p[k]) < self.min_gain_db:
                 p[k] = 0.0
-        return self._eq(p).clipped()
+        return self.eq_of(p).clipped()
