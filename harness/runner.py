@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from harness.candidates import Candidate, Unavailable, get_candidate
 from harness.corpus.manifest import Manifest
 from harness.environment import code_fingerprint, fingerprint
+from harness.fitting import RoundFit, fit_round_job, fit_task_job, fits_in_rounds, needs_fit
 from harness.metrics import Unmeasurable, get_metric, measure
 from harness.metrics.distances import OutputAnalysis, distance_against
 from harness.parallel import SerialPool, chunk_sizes, process_pool
 from harness.progress import Progress
 from harness.store import Store
 from harness.suite_schema import Suite
-from harness.tasks.examples import build_example, example_keys, task_examples
+from harness.tasks.examples import build_example, example_keys
 
 RUNNER_VERSION = 2  # 2: loudness-matched distances, input distances stored, audibility floors
 
@@ -184,20 +185,6 @@ def _score_chunk(job) -> list[dict]:
             for row in _score_example((suite, manifest, task, index, variant, candidates, skip))]
 
 
-def _fit_task(job) -> tuple[list[Candidate], list[dict], float]:
-    """A task's candidates, each fitted on the task's training split; failed fits are left out. Also the
-    seconds it took: a fit is one job, so the longest bounds how fast any number of workers can go."""
-    suite, manifest, task, candidates = job
-    start = time.perf_counter()
-    failures: list[dict] = []
-    fitted = [_fit(c, suite, manifest, task, failures) for c in candidates]
-    return [c for c in fitted if c is not None], failures, time.perf_counter() - start
-
-
-def _needs_fit(cand: Candidate) -> bool:
-    return type(cand).fit is not Candidate.fit
-
-
 def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], store: Store, *,
               workers: int | None = None, progress: Progress | None = None, fresh: bool = False) -> RunOutcome:
     """Score every available candidate on every test example, resuming a run with the same identity.
@@ -205,7 +192,9 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     Scheduling: a task whose candidates learn (a fit on its training split) is fitted in a worker
     while the other tasks' examples are scored; its examples follow as soon as the fit returns. The
     examples are sent in chunks that shrink towards the end (`chunk_sizes`) with the fitted
-    candidates, and each chunk's rows are committed to the store in one transaction."""
+    candidates, and each chunk's rows are committed to the store in one transaction. With more
+    workers than fits, the candidates that need no fit are scored meanwhile, and fits that can go in
+    rounds are spread over the workers (`harness/fitting.py`)."""
     if not manifest.split("test"):
         from harness.errors import UserError
 
@@ -250,12 +239,12 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
              for task in suite.tasks}
     remaining = {task: todo(task, cands) for task, cands in plans.items()}
     work = sum(map(len, remaining.values()))
-    fit_tasks = [t for t, cands in plans.items() if remaining[t] and any(_needs_fit(c) for c in cands)]
+    fit_tasks = [t for t, cands in plans.items() if remaining[t] and any(needs_fit(c) for c in cands)]
     # With more workers than fits, the workers the fits leave idle score each fitting task's other
     # candidates meanwhile; their examples are then built twice (once per group), which costs more
     # than it saves when the fits keep every worker busy anyway.
     split = workers > len(fit_tasks)
-    groups = {t: ([[c for c in cands if not _needs_fit(c)], [c for c in cands if _needs_fit(c)]]
+    groups = {t: ([[c for c in cands if not needs_fit(c)], [c for c in cands if needs_fit(c)]]
                   if split and t in fit_tasks else [cands])  # [cands] itself: its remaining work is known
               for t, cands in plans.items()}
     # An example is finished when every group of its task has scored (or skipped) it.
@@ -299,36 +288,40 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
                 chunk = examples[start:start + size]
                 start += size
                 pending[pool.submit(_score_chunk, (suite, manifest, task, candidates, chunk))] = (
-                    task, [(index, variant) for index, variant, _ in chunk])
+                    task, [(index, variant) for index, variant, _ in chunk])  # what a chunk settles
+
+        def submit_round(fit: RoundFit) -> None:
+            for chunk, job in enumerate(fit.jobs()):
+                pending[pool.submit(fit_round_job, job)] = (fit.task, ("round", fit, chunk))
+
+        def fitted(task: str, group: list[Candidate], failures: list[dict], seconds: float) -> None:
+            outcome.failures.extend(failures)
+            outcome.fit_seconds[task] = max(outcome.fit_seconds.get(task, 0.0), seconds)
+            submit_examples(task, group)  # a failed fit no longer poses its rows
 
         for task in plans:
             for group in groups[task]:
-                if task in fit_tasks and any(_needs_fit(c) for c in group):
-                    pending[pool.submit(_fit_task, (suite, manifest, task, group))] = (task, None)
-                else:
+                if task not in fit_tasks or not any(needs_fit(c) for c in group):
                     submit_examples(task, group)
+                elif split and fits_in_rounds(group):  # workers to spare: the fit itself spread over them
+                    submit_round(RoundFit(suite, manifest, task, [c for c in group if needs_fit(c)], workers,
+                                          others=[c for c in group if not needs_fit(c)]))
+                else:
+                    pending[pool.submit(fit_task_job, (suite, manifest, task, group))] = (task, ("fit",))
         while pending:
             for future in pool.next_done(pending):
-                task, examples = pending.pop(future)
-                if examples is None:  # a fit came back: its group's examples can go
-                    fitted, failures, seconds = future.result()
-                    outcome.failures.extend(failures)
-                    outcome.fit_seconds[task] = seconds
-                    submit_examples(task, fitted)  # a failed fit no longer poses its rows
+                task, what = pending.pop(future)
+                if what[0] == "fit":  # a whole fit came back: its group's examples can go
+                    group, failures, seconds = future.result()
+                    fitted(task, group, failures, seconds)
+                elif what[0] == "round":
+                    _, fit, chunk = what
+                    if fit.returned(chunk, future.result()):
+                        if fit.merge():
+                            fitted(task, fit.others + fit.candidates, fit.failures, fit.seconds)
+                        else:
+                            submit_round(fit)
                 else:
                     store.add_clip_results(run_id, future.result())
-                    settle(task, examples, scored=True)
+                    settle(task, what, scored=True)
     return outcome
-
-
-def _fit(cand: Candidate, suite: Suite, manifest: Manifest, task: str, failures: list[dict]) -> Candidate | None:
-    """Candidates that learn (e.g. a target curve) see the training split of this task only."""
-    if not _needs_fit(cand):
-        return cand
-    try:
-        cand.fit(list(task_examples(suite, manifest, task, split="train")))
-    except Exception as exc:  # noqa: BLE001 - a failed fit is recorded and the candidate left out; the run goes on
-        failures.append({"task": task, "candidate": cand.name, "clip": None,
-                         "error": f"fit failed: {type(exc).__name__}: {exc}"})
-        return None
-    return cand

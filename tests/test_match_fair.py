@@ -64,3 +64,23 @@ def test_shrinkage_scores_equal_the_plain_per_example_computation():
         for shrink in SHRINK_CHOICES:
             assert match_eq(ex.query.audio, SR, learned, shrink=shrink, audio_curve=x_curve) == match_eq(
                 ex.query.audio, SR, learned, shrink=shrink)
+
+
+def test_a_fit_in_rounds_over_chunks_equals_the_whole_fit():
+    """A run with workers to spare fits match in rounds over chunks of the training split
+    (harness/fitting.py); the fitted state must be exactly the whole fit's."""
+    train = _examples(damaged=False)
+    for ex, gain in zip(train, (1.0, 0.5, 2.0, 1.0)):
+        ex.query.audio[0] *= gain
+    whole = Match()
+    whole.fit(train)
+    rounds = Match()
+    chunks = [train[:1], train[1:3], train[3:]]
+    for r in range(rounds.fit_rounds):
+        rounds.fit_merge(r, [rounds.fit_round(r, chunk) for chunk in chunks])
+    assert rounds.shrink == whole.shrink and rounds.crest_db == whole.crest_db
+    assert rounds.curves.keys() == whole.curves.keys()
+    for task, learned in whole.curves.items():
+        other = rounds.curves[task]
+        assert np.array_equal(other.mean_db, learned.mean_db) and np.array_equal(other.spread_db, learned.spread_db)
+        assert np.array_equal(other.centres_hz, learned.centres_hz) and other.count == learned.count

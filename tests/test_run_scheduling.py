@@ -11,6 +11,7 @@ from harness.parallel import SerialPool, chunk_sizes
 from harness.runner import run_suite
 from harness.store import Store
 from harness.suites import load_suite
+from harness.tasks.examples import example_keys
 
 
 class FitFails(Candidate):
@@ -21,6 +22,24 @@ class FitFails(Candidate):
 
     def fit(self, train) -> None:
         raise RuntimeError(f"no curve from {len(train)} examples")
+
+    def predict(self, query) -> Prediction:  # pragma: no cover - never fitted
+        return Prediction(audio=query.audio)
+
+
+class RoundFitFails(Candidate):
+    """Learns in rounds (Candidate.fit_rounds) and fails in the first: whole, or on a chunk of the
+    training split when a run spreads its fit over spare workers; the message says how many it saw."""
+
+    name = "round-fit-fails"
+    tasks = ("compressor",)
+    fit_rounds = 1
+
+    def fit(self, train) -> None:
+        self.fit_in_rounds(train)
+
+    def fit_round(self, round_index, train):
+        raise RuntimeError(f"no part from {len(train)} examples")
 
     def predict(self, query) -> Prediction:  # pragma: no cover - never fitted
         return Prediction(audio=query.audio)
@@ -86,9 +105,9 @@ def _scores(store: Store, run_id: str) -> dict:
 @pytest.mark.slow(seconds=60)  # three runs of the smoke suite with a fitted candidate
 def test_workers_score_exactly_what_one_does_with_fits_in_workers(smoke_home, smoke_corpus, tmp_path):
     """1 worker; 2 (the three tasks' fits keep both busy: each task's candidates go together once its
-    fits return); 4 (more workers than fits: the candidates that need no fit are scored meanwhile, in
-    a group of their own)."""
-    with CANDIDATES.registered(FitFails.name, FitFails):
+    fits return, fitted whole); 4 (more workers than fits: the candidates that need no fit are scored
+    meanwhile, in a group of their own, and fits that can go in rounds are spread over the workers)."""
+    with CANDIDATES.registered(FitFails.name, FitFails), CANDIDATES.registered(RoundFitFails.name, RoundFitFails):
         outcomes, scores = _run_with_workers(smoke_corpus, tmp_path, (1, 2, 4))
     serial = scores[0]
     # The same rows whatever the scheduling. Not bit for bit: workers run BLAS on one thread and this
@@ -102,14 +121,19 @@ def test_workers_score_exactly_what_one_does_with_fits_in_workers(smoke_home, sm
                 assert (value is None and other is None) or value == pytest.approx(other, rel=1e-7, abs=1e-12), (
                     key, name)
     assert {k[3] for k in serial} == {"bypass", "match", "oracle"}  # match was fitted (in a worker, for 2 and 4)
-    for outcome in outcomes:
-        (failure,) = outcome.failures
-        assert failure["candidate"] == FitFails.name and "fit failed: RuntimeError: no curve" in failure["error"]
+    train = len(example_keys(load_suite("smoke"), smoke_corpus, "compressor", "train"))
+    for workers, outcome in zip((1, 2, 4), outcomes):
+        failures = {f["candidate"]: f["error"] for f in outcome.failures}
+        assert failures.keys() == {FitFails.name, RoundFitFails.name}
+        assert failures[FitFails.name].startswith("fit failed: RuntimeError: no curve")  # whole, every time
+        seen = chunk_sizes(train, workers)[0] if workers == 4 else train  # in rounds only with workers to spare
+        assert failures[RoundFitFails.name] == f"fit failed: RuntimeError: no part from {seen} examples"
+    assert chunk_sizes(train, 4)[0] < train
 
 
 def _run_with_workers(smoke_corpus, tmp_path, counts):
     suite = load_suite("smoke")
-    names = ["bypass", "match", "oracle", FitFails.name]
+    names = ["bypass", "match", "oracle", FitFails.name, RoundFitFails.name]
     outcomes, scores = [], []
     for workers in counts:
         store = Store(tmp_path / f"w{workers}.db")

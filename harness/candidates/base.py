@@ -66,6 +66,25 @@ class Candidate:
     def fit(self, train: Sequence[Example]) -> None:
         """Learn from the training split (e.g. a target curve). Never sees the test split."""
 
+    # A fit in rounds, for a run with workers to spare: one fit is one job, and on many cores the
+    # longest one holds every worker up. Round r maps `fit_round(r, chunk)` over chunks of the
+    # training split in workers (each returns something small and picklable), then
+    # `fit_merge(r, parts)` folds the parts, in the chunks' order, into this candidate in the
+    # parent; round r + 1's workers get the merged candidate. The result must equal `fit`'s
+    # (tested); the simplest way is a `fit` made of one round per chunk of everything.
+    fit_rounds: ClassVar[int] = 0
+
+    def fit_round(self, round_index: int, train: Sequence[Example]) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def fit_merge(self, round_index: int, parts: Sequence[Any]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def fit_in_rounds(self, train: Sequence[Example]) -> None:
+        """`fit` as the rounds compute it, all in one chunk."""
+        for r in range(self.fit_rounds):
+            self.fit_merge(r, [self.fit_round(r, train)])
+
     def predict(self, query: Query) -> Prediction:  # pragma: no cover - interface
         raise NotImplementedError
 

@@ -89,7 +89,7 @@ class EqFitter:
     # same order as EQ.response_db multiplies them, so every number is the same (tested), and a Jacobian
     # column recomputes only the band whose parameter it moves.
     def _band_values(self, p: np.ndarray, band: int) -> tuple[float, ...]:
-        """(freq, gain[, q]) of one band, as _eq clamps them."""
+        """(freq, gain[, q]) of one band, as eq_of clamps them."""
         i = _PARAM_START[band]
         f = float(min(math.exp(p[i]), 0.49 * self.sr))
         g = float(np.clip(p[i + 1], -18.0, 18.0))

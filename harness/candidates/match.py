@@ -129,18 +129,15 @@ def match_eq(audio: np.ndarray, sr: float, target: TargetCurve, *, spread_scale:
     return EqFitter(c.centres_hz, sr).fit(want, weights)
 
 
-def choose_shrink(train: Sequence[Example], target: TargetCurve) -> float:
-    """The shrinkage (in natural spreads) whose match EQ leaves the training examples' tonal balance
-    closest to their targets (median tonal_balance_error_db); ties go to the larger shrinkage (the
-    more cautious one). Seen: training examples only, never the test split."""
+def shrink_errors(train: Sequence[Example], target: TargetCurve) -> list[list[float | None]]:
+    """Per training example, the tonal_balance_error_db that match EQ at each SHRINK_CHOICES leaves
+    (None where unmeasurable); examples whose target has no tonal balance are left out. What does not
+    depend on the shrinkage is measured once per example: the input's curve and the target's side of
+    the tonal distance (distance_against computes exactly tonal_balance_error_db)."""
     from harness.metrics import Unmeasurable
     from harness.metrics.distances import distance_against
 
-    if not train:
-        return SHRINK_SPREADS
-    # What does not depend on the shrinkage is measured once per example: the input's curve and the
-    # target's side of the tonal distance (distance_against computes exactly tonal_balance_error_db).
-    prepared = []
+    out = []
     for ex in train:
         sr = ex.query.sample_rate
         x = finite_audio(ex.query.audio)
@@ -148,19 +145,33 @@ def choose_shrink(train: Sequence[Example], target: TargetCurve) -> float:
             error_of = distance_against("tonal_balance_error_db", ex.target, sr)
         except Unmeasurable:  # the target has no tonal balance: no shrinkage can be judged on it
             continue
-        prepared.append((x, sr, curve(x, sr), error_of))
-    scores: list[tuple[float, float]] = []
-    for shrink in SHRINK_CHOICES:
-        errors = []
-        for x, sr, x_curve, error_of in prepared:
+        x_curve = curve(x, sr)
+        errors: list[float | None] = []
+        for shrink in SHRINK_CHOICES:
             try:
-                repaired = match_eq(x, sr, target, shrink=shrink, audio_curve=x_curve).render(x, sr)
-                errors.append(error_of(repaired))
+                errors.append(error_of(match_eq(x, sr, target, shrink=shrink, audio_curve=x_curve).render(x, sr)))
             except Unmeasurable:
-                continue
-        if errors:
-            scores.append((float(np.median(errors)), -shrink))
+                errors.append(None)
+        out.append(errors)
+    return out
+
+
+def pick_shrink(errors: Sequence[Sequence[float | None]]) -> float:
+    """The shrinkage with the lowest median error over the examples that measured it; ties go to the
+    larger shrinkage (the more cautious one)."""
+    scores: list[tuple[float, float]] = []
+    for i, shrink in enumerate(SHRINK_CHOICES):
+        measured = [e[i] for e in errors if e[i] is not None]
+        if measured:
+            scores.append((float(np.median(measured)), -shrink))
     return -min(scores)[1] if scores else SHRINK_SPREADS
+
+
+def choose_shrink(train: Sequence[Example], target: TargetCurve) -> float:
+    """The shrinkage (in natural spreads) whose match EQ leaves the training examples' tonal balance
+    closest to their targets (median tonal_balance_error_db); ties go to the larger shrinkage (the
+    more cautious one). Seen: training examples only, never the test split."""
+    return pick_shrink(shrink_errors(train, target))
 
 
 # -- compressor matching ----------------------------------------------------------------------
@@ -289,25 +300,49 @@ class Match(PerTaskCandidate):
         self.shrink: dict[str, float] = {}
         self.crest_db: dict[str, float] = {}
 
+    # Fitted in two rounds (Candidate.fit_rounds): the targets' curves and crest factors, then, with the
+    # learned curves, each training example's error at each shrinkage.
+    fit_rounds = 2
+
     def fit(self, train: Sequence[Example]) -> None:
         """Learn from the training split only: each task's mean target curve and natural spread, the
         shrinkage (in spreads) that best repairs the training examples' tonal balance, and the
         targets' median crest factor (what reference-free mastering aims its glue stage at)."""
-        by_task: dict[str, list[Curve]] = defaultdict(list)
-        crests: dict[str, list[float]] = defaultdict(list)
+        self.fit_in_rounds(train)
+
+    def fit_round(self, round_index: int, train: Sequence[Example]) -> list:
+        if round_index == 0:  # per example: (task, target curve, target crest factor)
+            return [(ex.query.task, curve(ex.target, ex.query.sample_rate), crest_db(ex.target, ex.query.sample_rate))
+                    for ex in train]
+        # per task with a learned curve: each of its examples' errors at each shrinkage
+        by_task: dict[str, list[Example]] = defaultdict(list)
         for ex in train:
-            c = curve(ex.target, ex.query.sample_rate)
-            if c is not None:
-                by_task[ex.query.task].append(c)
-            crest = crest_db(ex.target, ex.query.sample_rate)
-            if crest is not None:
-                crests[ex.query.task].append(crest)
-        for task, curves in by_task.items():
-            learned = learn_curve(curves)
-            if learned is not None:
-                self.curves[task] = learned
-                self.shrink[task] = choose_shrink([ex for ex in train if ex.query.task == task], learned)
-        self.crest_db = {task: float(np.median(v)) for task, v in crests.items()}
+            if ex.query.task in self.curves:
+                by_task[ex.query.task].append(ex)
+        return [(task, shrink_errors(examples, self.curves[task])) for task, examples in by_task.items()]
+
+    def fit_merge(self, round_index: int, parts: Sequence[list]) -> None:
+        if round_index == 0:
+            by_task: dict[str, list[Curve]] = defaultdict(list)
+            crests: dict[str, list[float]] = defaultdict(list)
+            for task, target_curve, crest in (item for part in parts for item in part):
+                if target_curve is not None:
+                    by_task[task].append(target_curve)
+                if crest is not None:
+                    crests[task].append(crest)
+            self.curves = {}
+            for task, curves in by_task.items():
+                learned = learn_curve(curves)
+                if learned is not None:
+                    self.curves[task] = learned
+            self.crest_db = {task: float(np.median(v)) for task, v in crests.items()}
+            return
+        errors: dict[str, list[list[float | None]]] = defaultdict(list)
+        for task, task_errors in (item for part in parts for item in part):
+            errors[task].extend(task_errors)
+        # a task with a learned curve but no example that could judge a shrinkage gets the default,
+        # as choose_shrink gives it
+        self.shrink = {task: pick_shrink(errors.get(task, [])) for task in self.curves}
 
     def target_curve(self, task: str) -> TargetCurve:
         if task in self.curves:
