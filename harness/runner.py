@@ -186,7 +186,8 @@ def _score_chunk(job) -> list[dict]:
 
 
 def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], store: Store, *,
-              workers: int | None = None, progress: Progress | None = None, fresh: bool = False) -> RunOutcome:
+              workers: int | None = None, progress: Progress | None = None, fresh: bool = False,
+              pool=None) -> RunOutcome:
     """Score every available candidate on every test example, resuming a run with the same identity.
 
     Scheduling: a task whose candidates learn (a fit on its training split) is fitted in a worker
@@ -272,7 +273,13 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
         from harness.warmup import ensure_kernels_cached
 
         ensure_kernels_cached()  # one compile into the on-disk cache; every worker then only loads the kernels
-    with (process_pool(workers) if work > 1 and workers > 1 else contextlib.nullcontext(SerialPool())) as pool:
+    if pool is not None:  # the caller's (e.g. a SimulatedPool: the scaling benchmark's many-worker projection)
+        runner_pool = contextlib.nullcontext(pool)
+    elif work > 1 and workers > 1:
+        runner_pool = process_pool(workers)
+    else:
+        runner_pool = contextlib.nullcontext(SerialPool())
+    with runner_pool as pool:
         pending: dict = {}
 
         def submit_examples(task: str, candidates: list[Candidate]) -> None:

@@ -75,6 +75,35 @@ def test_a_warm_kernel_cache_is_not_warmed_again(tmp_path, monkeypatch):
     assert warmup.ensure_kernels_cached() == 0.25 and len(compiles) == 2
 
 
+def test_simulated_pool_lays_timed_jobs_out_on_workers_with_a_fake_clock():
+    """SimulatedPool (the scaling benchmark's many-worker projection): FIFO on the first free worker,
+    and a job released by another's result starts no earlier than that result."""
+    from harness.parallel import SimulatedPool
+
+    now = [0.0]
+
+    def job(seconds: float, name: str) -> str:
+        now[0] += seconds  # the job "takes" its seconds on the fake clock
+        return name
+
+    pool = SimulatedPool(2, clock=lambda: now[0])
+    pending = {pool.submit(job, d, n): n for d, n in ((2.0, "a"), (1.0, "b"), (1.0, "c"))}
+    order = []
+    while pending:
+        (future,) = pool.next_done(pending)
+        order.append(pending.pop(future))
+        if future.result() == "b":  # b's result releases d
+            pending[pool.submit(job, 3.0, "d")] = "d"
+    # a: 0-2 on one worker; b: 0-1 and c: 1-2 on the other; d released at 1, starts when a worker is
+    # free (2), ends at 5
+    assert order == ["b", "a", "c", "d"] or order == ["b", "c", "a", "d"]
+    assert pool.makespan == 5.0
+    one = SimulatedPool(1, clock=lambda: now[0])
+    for d in (1.0, 2.0, 3.0):
+        one.submit(job, d, "x")
+    assert one.makespan == 6.0  # one worker: the sum
+
+
 def test_serial_pool_runs_jobs_in_order_when_asked_and_delivers_errors():
     ran: list[int] = []
 
