@@ -164,6 +164,8 @@ def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *,
             "wall_seconds": time.perf_counter() - started,
             "param_spec": [{"name": s.name, "min": s.min, "max": s.max, "scale": s.scale, "unit": s.unit}
                            for s in specs]}
+    if metrics.get("qat"):  # quantization-aware fine-tuning: the FP32 weights lie on the INT8 grid
+        card["qat"] = {k: metrics["qat"][k] for k in ("scheme", "steps", "learning_rate")}
     # mastering: the controller chooses tone and dynamics, the level is measured and set after it
     # (harness/candidates/onnx_model.py measured_loudness), as today's rules set theirs
     loudness = "measured" if task == "mastering" else "predicted"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainers.common import loop
+from trainers.common import loop, qat
 from trainers.common.checkpoint import Checkpointer
 
 
@@ -25,6 +25,14 @@ class RegressionProfile:
     learning_rate: float
     validate_every: int
     asymmetry: float = 1.0  # cost of an error on a parameter's costly side, against 1 on the other
+    # quantization-aware fine-tuning (trainers/common/qat.py) after the main phase: this share of `steps`
+    # more steps through int8-grid weights, at `qat_learning_rate`; 0 = none
+    qat_fraction: float = 0.0
+    qat_learning_rate: float = 1e-4
+
+    @property
+    def qat_steps(self) -> int:
+        return round(self.qat_fraction * self.steps)
 
 
 class Regressor(torch.nn.Module):
@@ -55,8 +63,10 @@ def fit(sample: Callable[[np.random.Generator, int], tuple[torch.Tensor, torch.T
         progress: Callable[[int, int, float, float | None], None] | None = None,
         checkpoint: Checkpointer | None = None, log: Callable[[str], None] | None = None,
         device: str = "cpu", costly_side: torch.Tensor | None = None,
-        asymmetry: float = 1.0) -> tuple[Regressor, dict]:
+        asymmetry: float = 1.0, qat_steps: int = 0, qat_learning_rate: float = 1e-4) -> tuple[Regressor, dict]:
     """Fit with the shared loop (AdamW, cosine schedule, checkpoints); keep the best validation weights.
+    With `qat_steps`, then fine-tune through int8-grid weights and snap them (trainers/common/qat.py); the
+    validation figures are then the snapped model's, the one released.
     Batches are drawn on the CPU and moved to `device`; the model comes back on the CPU (for export)."""
     torch.manual_seed(seed)
     model = Regressor(val_x.shape[1], val_y.shape[1], hidden).to(device)
@@ -76,11 +86,23 @@ def fit(sample: Callable[[np.random.Generator, int], tuple[torch.Tensor, torch.T
     def validate(net: torch.nn.Module) -> float:
         return loss(net(val_x), val_y).item()
 
+    total = steps + qat_steps
+
+    def shown(offset: int):  # one progress bar over both phases
+        return None if progress is None else lambda step, _, loss, val: progress(offset + step, total, loss, val)
+
     result = loop.run(model, batch_loss, validate,
                       loop.LoopSettings(steps=steps, validate_every=validate_every, learning_rate=learning_rate,
-                                        seed=seed), checkpoint=checkpoint, progress=progress, log=log)
+                                        seed=seed), checkpoint=checkpoint, progress=shown(0), log=log)
     best = result["val_loss"]
-    return model.cpu(), {"val_param_mse": best, "val_mean_predictor_mse": mean_loss,
-                   "val_param_error_explained": 1.0 - best / mean_loss if mean_loss else None,
-                   "best_step": result["best_step"], "steps": steps, "train_seconds": result["train_seconds"],
-                   "resumed_from_step": result["resumed_from"]}
+    metrics = {"val_param_mse": best, "val_mean_predictor_mse": mean_loss, "best_step": result["best_step"],
+               "steps": steps, "train_seconds": result["train_seconds"], "resumed_from_step": result["resumed_from"]}
+    if qat_steps:
+        tuned = qat.finetune(model, batch_loss, validate, steps=qat_steps,
+                             validate_every=max(1, min(validate_every, qat_steps // 5)),
+                             learning_rate=qat_learning_rate, seed=seed + 1, progress=shown(steps), log=log)
+        metrics["qat"] = {**tuned, "val_param_mse_before": best}
+        best = metrics["val_param_mse"] = tuned["val_loss"]
+        metrics["train_seconds"] += tuned["train_seconds"]
+    metrics["val_param_error_explained"] = 1.0 - best / mean_loss if mean_loss else None
+    return model.cpu(), metrics

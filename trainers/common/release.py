@@ -46,6 +46,38 @@ def _weight_bytes(path: Path) -> int:
     return sum(len(t.raw_data) or int(np.prod(t.dims)) * 4 for t in model.graph.initializer)
 
 
+def int8_weight_grid_error(fp32_path: Path, int8_path: Path) -> float:
+    """The largest |FP32 weight − INT8 weight dequantized|, in grid steps (that channel's scale), over the
+    quantized weights: about 0.5 for weights trained in float, ~0 (float rounding) after QAT
+    (trainers/common/qat.py)."""
+    import onnx
+    from onnx import numpy_helper
+
+    fp32 = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(fp32_path)).graph.initializer}
+    model = onnx.load(str(int8_path))
+    int8 = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    worst = 0.0
+    for node in model.graph.node:
+        if node.op_type != "DequantizeLinear" or node.input[0] not in int8:
+            continue
+        q = int8[node.input[0]].astype(np.float64)
+        base = node.input[0].removesuffix("_quantized")
+        if base not in fp32 or fp32[base].shape != q.shape:
+            raise ValueError(f"{int8_path}: {node.input[0]} has no FP32 weight of its shape in {fp32_path}")
+        scale = int8[node.input[1]].astype(np.float64)
+        zero = int8[node.input[2]].astype(np.float64) if len(node.input) > 2 else np.zeros_like(scale)
+        if scale.ndim:  # per channel, along the node's axis (ONNX's default 1)
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1) % q.ndim
+            shape = [1] * q.ndim
+            shape[axis] = -1
+            scale, zero = scale.reshape(shape), zero.reshape(shape)
+        worst = max(worst, float((np.abs((q - zero) * scale - fp32[base]) / scale).max()))
+    return worst
+
+
+QAT_GRID_TOLERANCE = 1e-3  # grid steps: float rounding of the scale, nothing more
+
+
 def next_version(task: str, root: Path) -> int:
     return 1 + max((r.version for r in discover_releases(root) if r.task == task), default=0)
 
@@ -77,6 +109,11 @@ def write_release(model: torch.nn.Module, task: str, param_names: list[str], cal
         if parity > PARITY_MAX_ABS:
             raise UserError(f"{fp32}: ONNX differs from torch by {parity:.2e} (> {PARITY_MAX_ABS:g}); not released")
         int8 = quantize_int8(fp32, tmp / "model.int8.onnx", calibration, activation_bits=int8_activation_bits)
+        grid_error = int8_weight_grid_error(fp32, int8)
+        qat = card.get("qat")
+        if qat and grid_error > QAT_GRID_TOLERANCE:  # the quantizer chose another grid than QAT trained on
+            raise UserError(f"{int8}: trained on the int8 grid (QAT) but the INT8 weights differ from the FP32 ones "
+                            f"by {grid_error:.3g} grid steps (> {QAT_GRID_TOLERANCE:g}); not released")
         files = {"fp32": fp32.name, "int8": int8.name}
         sizes = {p: (tmp / f).stat().st_size for p, f in files.items()}
         full_card = {
@@ -85,7 +122,10 @@ def write_release(model: torch.nn.Module, task: str, param_names: list[str], cal
             "python": platform.python_version(), "onnx_parity_max_abs": parity,
             "files": {p: {"file": f, "bytes": sizes[p], "sha256": _sha256(tmp / f)} for p, f in files.items()},
             "int8_size_ratio": sizes["fp32"] / sizes["int8"],
-            "int8_scheme": f"QDQ: weights int8 per channel, activations int{int8_activation_bits}, biases float",
+            "int8_scheme": f"QDQ: weights int8 per channel, activations int{int8_activation_bits}, biases float"
+                           + ("; FP32 weights on the same int8 grid (QAT)" if qat else ""),
+            # the INT8 weights' distance from the FP32 ones, in grid steps: ~0.5 without QAT, ~0 with it
+            "int8_weight_grid_error": grid_error,
             # weights alone: on a small controller the graph itself (names, Q/DQ nodes) is much of the file
             "int8_weight_bytes_ratio": _weight_bytes(tmp / files["fp32"]) / _weight_bytes(tmp / files["int8"]),
         }
