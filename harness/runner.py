@@ -194,8 +194,8 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     while the other tasks' examples are scored; its examples follow as soon as the fit returns. The
     examples are sent in chunks that shrink towards the end (`chunk_sizes`) with the fitted
     candidates, and each chunk's rows are committed to the store in one transaction. With more
-    workers than fits, the candidates that need no fit are scored meanwhile, and fits that can go in
-    rounds are spread over the workers (`harness/fitting.py`)."""
+    workers than fits, fits that can go in rounds are spread over the workers (`harness/fitting.py`);
+    where a fit cannot, the task's candidates that need no fit are scored meanwhile."""
     if not manifest.split("test"):
         from harness.errors import UserError
 
@@ -241,13 +241,14 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
     remaining = {task: todo(task, cands) for task, cands in plans.items()}
     work = sum(map(len, remaining.values()))
     fit_tasks = [t for t, cands in plans.items() if remaining[t] and any(needs_fit(c) for c in cands)]
-    # With more workers than fits, the workers the fits leave idle score each fitting task's other
-    # candidates meanwhile; their examples are then built twice (once per group), which costs more
-    # than it saves when the fits keep every worker busy anyway.
-    split = workers > len(fit_tasks)
+    # With more workers than fits, the workers the fits would leave idle are put to work: a fit that can
+    # go in rounds is spread over them (harness/fitting.py); a task with a fit that cannot has its other
+    # candidates scored meanwhile, in a group of their own, whose examples are then built a second
+    # time. With no workers to spare (the fits keep every one busy) both only add work.
+    spare = workers > len(fit_tasks)
     groups = {t: ([[c for c in cands if not needs_fit(c)], [c for c in cands if needs_fit(c)]]
-                  if split and t in fit_tasks else [cands])  # [cands] itself: its remaining work is known
-              for t, cands in plans.items()}
+                  if spare and t in fit_tasks and not fits_in_rounds(cands) else [cands])
+              for t, cands in plans.items()}  # [cands] itself, when whole: its remaining work is known
     # An example is finished when every group of its task has scored (or skipped) it.
     parts_left = {(t, key): len(groups[t]) for t in plans for key in keys[t]}
     scored_any: set = set()
@@ -310,7 +311,7 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
             for group in groups[task]:
                 if task not in fit_tasks or not any(needs_fit(c) for c in group):
                     submit_examples(task, group)
-                elif split and fits_in_rounds(group):  # workers to spare: the fit itself spread over them
+                elif spare and fits_in_rounds(group):  # workers to spare: the fit itself spread over them
                     submit_round(RoundFit(suite, manifest, task, [c for c in group if needs_fit(c)], workers,
                                           others=[c for c in group if not needs_fit(c)]))
                 else:

@@ -134,8 +134,9 @@ def _scores(store: Store, run_id: str) -> dict:
 @pytest.mark.slow(seconds=60)  # three runs of the smoke suite with a fitted candidate
 def test_workers_score_exactly_what_one_does_with_fits_in_workers(smoke_home, smoke_corpus, tmp_path):
     """1 worker; 2 (the three tasks' fits keep both busy: each task's candidates go together once its
-    fits return, fitted whole); 4 (more workers than fits: the candidates that need no fit are scored
-    meanwhile, in a group of their own, and fits that can go in rounds are spread over the workers)."""
+    fits return, fitted whole); 4 (more workers than fits: fits that can go in rounds are spread over
+    the workers; where one cannot, eq's fit-fails, that task's candidates that need no fit are scored
+    meanwhile, in a group of their own)."""
     with CANDIDATES.registered(FitFails.name, FitFails), CANDIDATES.registered(RoundFitFails.name, RoundFitFails):
         outcomes, scores = _run_with_workers(smoke_corpus, tmp_path, (1, 2, 4))
     serial = scores[0]
