@@ -95,12 +95,13 @@ def test_same_model_timed_twice_gives_p50_within_20_percent(release):
     rel, _ = release
     settings = Settings(warmup_queries=200, min_query_count=3000, min_duration_s=0.5, max_duration_s=5.0)
     p50 = []
-    for _ in range(3):
+    for _ in range(5):
         rows = measure_release(rel, get_targets(["cpu"]), clip_seconds=1.0, settings=settings, thread_counts=(1,),
                                precisions=("fp32",))
         p50.append(next(r["p50_ms"] for r in rows if r["scope"] == "controller" and r["source"] == "measured"))
     # Another test running on the other core can only slow a measurement down (seen: 6.2 vs 9.9 µs under
-    # xdist), so the two quickest of three must agree; a method that is unstable by itself still fails.
+    # xdist, and two of three slowed on a busy VM), so the two quickest of five must agree; a method that
+    # is unstable by itself still fails.
     fastest = sorted(p50)[:2]
     assert (fastest[1] - fastest[0]) / fastest[0] < 0.20, p50
 
