@@ -105,15 +105,8 @@ def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path 
     from trainers import eq as trainer
     from trainers.common.spectral_features import spectral_clip
 
-    if profile not in trainer.PROFILES:
-        raise UserError(f"unknown profile {profile!r} (known: {', '.join(trainer.PROFILES)})")
-    chosen = trainer.PROFILES[profile]
-    chosen = _with_steps(chosen, steps)
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(1)  # same seed, same result: one thread makes the float sums' order fixed
-    started = time.perf_counter()
-    manifest = _corpus(suite, log)  # the suite (harness.suite_schema.Suite) is loaded by the command
-    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir, train_clips)
+    chosen, started, manifest, checkpoint = _setup(task, trainer, suite, profile, seed, steps, fresh, checkpoint_dir,
+                                                   train_clips, log)
     sets, maker = {}, None
     for split in ("train", "validation"):
         records = _subset(manifest.split(split), train_clips if split == "train" else None, seed)
@@ -150,6 +143,23 @@ def _train_task(task: str, suite, *, profile: str, seed: int, models_root: Path 
         device=device, started=started, models_root=models_root))
 
 
+def _setup(task: str, trainer, suite, profile: str, seed: int, steps: int | None, fresh: bool,
+           checkpoint_dir: Path | None, train_clips: int | None, log: Callable[[str], None]):
+    """What every trainer does first: the profile (with --steps), deterministic one-thread torch, the
+    corpus and the checkpointer. Returns (profile, start time, manifest, checkpoint)."""
+    import torch
+
+    if profile not in trainer.PROFILES:
+        raise UserError(f"unknown profile {profile!r} (known: {', '.join(trainer.PROFILES)})")
+    chosen = _with_steps(trainer.PROFILES[profile], steps)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)  # same seed, same result: one thread makes the float sums' order fixed
+    started = time.perf_counter()
+    manifest = _corpus(suite, log)  # the suite (harness.suite_schema.Suite) is loaded by the command
+    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir, train_clips)
+    return chosen, started, manifest, checkpoint
+
+
 def _release(model, task: str, specs, calibration: np.ndarray, metrics: dict, *, suite, manifest,
              train_sha256: list[str], val_sha256: list[str], profile: str, seed: int, device: str, started: float,
              models_root: Path | None, int8_activation_bits: int = 8) -> Path:
@@ -178,8 +188,6 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
                       log: Callable[[str], None], steps: int | None, fresh: bool,
                       checkpoint_dir: Path | None, train_clips: int | None) -> Path | None:
     """The trainers whose examples carry exact oracles: parameter regression on a pool drawn once."""
-    import torch
-
     from harness.loudness_target import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS
     from harness.tasks import get_task
     from harness.tasks.base import resolve_params
@@ -187,15 +195,8 @@ def _train_regression(task: str, suite, *, profile: str, seed: int, models_root:
     from trainers import compressor, mastering
 
     trainer = compressor if task == "compressor" else mastering
-    if profile not in trainer.PROFILES:
-        raise UserError(f"unknown profile {profile!r} (known: {', '.join(trainer.PROFILES)})")
-    chosen = trainer.PROFILES[profile]
-    chosen = _with_steps(chosen, steps)
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    manifest = _corpus(suite, log)
-    checkpoint = _checkpointer(task, suite, manifest, profile, seed, chosen.steps, fresh, checkpoint_dir, train_clips)
+    chosen, started, manifest, checkpoint = _setup(task, trainer, suite, profile, seed, steps, fresh, checkpoint_dir,
+                                                   train_clips, log)
     params = resolve_params(get_task(task).defaults, suite.tasks[task].degradation if task in suite.tasks else {},
                             task)
     cfg = suite.tasks.get(task)
