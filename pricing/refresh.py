@@ -22,9 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-
 from harness.atomic import write_text_atomic
+from harness.aws_errors import one_line_aws_errors
 from harness.errors import UserError
 from harness.registry import UnknownName, did_you_mean
 from pricing.catalogs import catalog_dir, catalog_to_json
@@ -105,25 +104,13 @@ def refresh_catalog(base: Catalog, pricing_client: Any, ec2_client: Any, *, toda
     items = dict(base.items)
     for sku in wanted:
         item = base.items[sku]
-        try:
+        with one_line_aws_errors(subject=sku, after="nothing was written"):
             if item.refresh.api == "pricing.get_products":
                 usd, unit, source = fetch_on_demand(pricing_client, item)
                 if unit != item.unit:
                     raise UserError(f"{sku}: AWS prices it per {unit!r}, the catalogue per {item.unit!r}")
             else:
                 usd, source = fetch_spot(ec2_client, item, now)
-        except NoCredentialsError:
-            raise UserError("no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                            "AWS_SECRET_ACCESS_KEY); nothing was written") from None
-        except EndpointConnectionError as exc:
-            raise UserError(f"cannot reach AWS ({exc.kwargs.get('endpoint_url', 'endpoint')}); "
-                            "nothing was written") from None
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise UserError(f"AWS refused {exc.operation_name} for {sku}: {error.get('Code', '?')}: "
-                            f"{error.get('Message', '').strip() or 'no message'}; nothing was written") from None
-        except BotoCoreError as exc:  # timeouts, bad config: still the environment's to fix, still one line
-            raise UserError(f"AWS request for {sku} failed: {exc}; nothing was written") from None
         items[sku] = item.model_copy(update={
             "usd": usd, "tiers": (), "per": Decimal(1), "source": source, "source_kind": "official",
             "as_of": today,

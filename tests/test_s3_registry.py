@@ -56,8 +56,8 @@ def test_push_then_pull_round_trips_a_release(tmp_path, monkeypatch):
         assert pull(URI, client=s3)[1] == 0
 
 
-@pytest.mark.parametrize("code, words", [("AccessDenied", "AWS refused: AccessDenied"),
-                                         ("NoSuchBucket", "AWS refused: NoSuchBucket")])
+@pytest.mark.parametrize("code, words", [("AccessDenied", "AWS refused ListObjectsV2: AccessDenied"),
+                                         ("NoSuchBucket", "AWS refused ListObjectsV2: NoSuchBucket")])
 def test_aws_failures_are_one_line(tmp_path, monkeypatch, code, words):
     monkeypatch.setenv("DAWG_BENCH_HOME", str(tmp_path))
     s3 = _client()

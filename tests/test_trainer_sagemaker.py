@@ -122,7 +122,7 @@ def test_an_aws_refusal_is_one_line(tmp_path):
     s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(s3) as stub:
         stub.add_client_error("put_object", "AccessDenied", "Access Denied")
-        with pytest.raises(UserError, match="AWS refused: AccessDenied: Access Denied"):
+        with pytest.raises(UserError, match="AWS refused PutObject: AccessDenied: Access Denied"):
             sagemaker.submit(request, code=b"x", corpus_folder=tmp_path, sagemaker_client=None, s3_client=s3)
 
 
