@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from harness.candidates import Candidate
 from harness.corpus.manifest import Manifest
-from harness.parallel import chunk_sizes
+from harness.parallel import chunks
 from harness.suite_schema import Suite
 from harness.tasks.examples import build_example, example_keys, task_examples
 
@@ -64,6 +64,9 @@ def fit_round_job(job) -> list[tuple[bool, object]]:
     train = [build_example(suite, manifest, task, index, variant, "train") for index, variant in keys]
     out: list[tuple[bool, object]] = []
     for cand in candidates:
+        if round_index >= cand.fit_rounds:  # fitted already: a fellow candidate needs more rounds
+            out.append((True, None))
+            continue
         try:
             out.append((True, cand.fit_round(round_index, train)))
         except Exception as exc:  # noqa: BLE001 - recorded by the parent, the candidate left out
@@ -89,15 +92,9 @@ class RoundFit:
 
     def jobs(self) -> list[tuple]:
         """This round's jobs, one per chunk of the training split."""
-        keys = example_keys(self.suite, self.manifest, self.task, "train")
-        sizes = chunk_sizes(len(keys), self.workers)
-        self.parts, self.chunks = {}, len(sizes)
-        out, start = [], 0
-        for size in sizes:
-            out.append((self.suite, self.manifest, self.task, self.candidates, self.round_index,
-                        keys[start:start + size]))
-            start += size
-        return out
+        cut = chunks(example_keys(self.suite, self.manifest, self.task, "train"), self.workers)
+        self.parts, self.chunks = {}, len(cut)
+        return [(self.suite, self.manifest, self.task, self.candidates, self.round_index, keys) for keys in cut]
 
     def returned(self, chunk: int, result: list[tuple[bool, object]]) -> bool:
         """A chunk's result; True once the round has every chunk's."""
@@ -110,7 +107,7 @@ class RoundFit:
         for i, cand in enumerate(self.candidates):
             results = [self.parts[c][i] for c in range(self.chunks)]
             error = next((part for ok, part in results if not ok), None)
-            if error is None:
+            if error is None and self.round_index < cand.fit_rounds:
                 try:
                     cand.fit_merge(self.round_index, [part for _, part in results])
                 except Exception as exc:  # noqa: BLE001 - as a failed fit

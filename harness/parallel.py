@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import heapq
 import multiprocessing
 import os
 import signal
@@ -155,9 +156,6 @@ class SimulatedPool:
     contention between cores for memory is not in it."""
 
     def __init__(self, workers: int, clock=time.perf_counter) -> None:
-        import heapq
-
-        self._heap = heapq
         self._free = [0.0] * workers  # when each simulated worker is next free
         self._clock = clock
         self._now = 0.0  # the parent's simulated time
@@ -171,9 +169,9 @@ class SimulatedPool:
         except Exception as exc:  # noqa: BLE001 - delivered through the future, like a worker's
             future.set_exception(exc)
         duration = self._clock() - begin
-        start = max(self._now, self._heap.heappop(self._free))
+        start = max(self._now, heapq.heappop(self._free))
         self._ends[future] = start + duration
-        self._heap.heappush(self._free, start + duration)
+        heapq.heappush(self._free, start + duration)
         return future
 
     def next_done(self, pending) -> list[Future]:
@@ -200,6 +198,15 @@ def chunk_sizes(jobs: int, workers: int, *, per_worker: int = 4, largest: int = 
         sizes.append(size)
         left -= size
     return sizes
+
+
+def chunks(items: list, workers: int) -> list[list]:
+    """`items` cut as `chunk_sizes` says, in order."""
+    out, start = [], 0
+    for size in chunk_sizes(len(items), workers):
+        out.append(items[start:start + size])
+        start += size
+    return out
 
 
 # Each worker is one process on one core: a BLAS or OpenMP pool of its own per worker only oversubscribes

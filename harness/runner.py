@@ -23,7 +23,7 @@ from harness.environment import code_fingerprint, fingerprint
 from harness.fitting import RoundFit, fit_round_job, fit_task_job, fits_in_rounds, needs_fit
 from harness.metrics import Unmeasurable, get_metric, measure
 from harness.metrics.distances import OutputAnalysis, distance_against
-from harness.parallel import SerialPool, chunk_sizes, process_pool
+from harness.parallel import SerialPool, chunks, process_pool
 from harness.progress import Progress
 from harness.store import Store
 from harness.suite_schema import Suite
@@ -291,10 +291,7 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
                 examples = todo(task, candidates) if candidates else []
             sent = {(index, variant) for index, variant, _ in examples}
             settle(task, [key for key in keys[task] if key not in sent], scored=False)
-            start = 0
-            for size in chunk_sizes(len(examples), workers):
-                chunk = examples[start:start + size]
-                start += size
+            for chunk in chunks(examples, workers):
                 pending[pool.submit(_score_chunk, (suite, manifest, task, candidates, chunk))] = (
                     task, [(index, variant) for index, variant, _ in chunk])  # what a chunk settles
 

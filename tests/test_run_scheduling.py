@@ -255,3 +255,43 @@ def test_numba_kernels_are_cached_in_the_cache_folder_unless_told_otherwise(tmp_
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
     explicit = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert explicit.stdout.strip() == str(tmp_path / "mine")
+
+
+class CountsInRounds(Candidate):
+    """Learns how many training examples it saw, in `rounds` rounds (each round counts them again)."""
+
+    name = "counts-in-rounds"
+    tasks = ("eq",)
+
+    def __init__(self, rounds: int = 1) -> None:
+        self.fit_rounds = rounds
+        self.seen: list[int] = []
+
+    def fit(self, train) -> None:
+        self.fit_in_rounds(train)
+
+    def fit_round(self, round_index, train):
+        assert round_index < self.fit_rounds  # never asked for a round it does not have
+        return len(train)
+
+    def fit_merge(self, round_index, parts) -> None:
+        self.seen.append(sum(parts))
+
+    def predict(self, query) -> Prediction:  # pragma: no cover - not scored here
+        return Prediction(audio=query.audio)
+
+
+def test_a_group_in_rounds_stops_each_candidate_after_its_own_last_round(smoke_corpus):
+    from harness.fitting import RoundFit, fit_round_job
+
+    suite = load_suite("smoke")
+    one, two = CountsInRounds(1), CountsInRounds(2)
+    fit = RoundFit(suite, smoke_corpus, "eq", [one, two], workers=4)
+    done = False
+    while not done:
+        for chunk, job in enumerate(fit.jobs()):
+            fit.returned(chunk, fit_round_job(job))
+        done = fit.merge()
+    train = len(example_keys(suite, smoke_corpus, "eq", "train"))
+    assert fit.failures == [] and fit.candidates == [one, two]
+    assert one.seen == [train] and two.seen == [train, train]
