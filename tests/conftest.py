@@ -100,3 +100,35 @@ def sine(freq_hz: float, seconds: float, sr: int, amplitude: float = 0.5, channe
     t = np.arange(int(round(seconds * sr))) / sr
     x = amplitude * np.sin(2 * np.pi * freq_hz * t)
     return np.tile(x, (channels, 1))
+
+
+@pytest.fixture(scope="session")
+def dashboard_store(smoke_corpus, tmp_path_factory) -> Path:
+    """A results store filled by a real small run, shared read-only by the dashboard's tests: `dawg-bench
+    demo --suite smoke --no-train` with a fixture eq release (every candidate scored on the smoke corpus,
+    CPU latency measured and T4/A10G projected, the release gated). Built once per test session under a
+    file lock, like `smoke_corpus`; its file is hashed at the end and any write fails the run."""
+    from filelock import FileLock
+
+    from harness.cli import main
+    from tests.model_fixtures import build_fixture_release
+
+    root = shared_tmp_root(tmp_path_factory)
+    folder = root / "dashboard-store"
+    db = folder / "results.db"
+    with FileLock(str(root / "dashboard-store.lock")), pytest.MonkeyPatch.context() as mp:
+        if not (folder / "done").exists():
+            mp.setenv("DAWG_BENCH_HOME", str(root / "shared-dawg-home"))
+            mp.setenv("DAWG_BENCH_MODELS", str(folder / "models"))
+            build_fixture_release(folder / "models", "eq")
+            code = main(["demo", "--suite", "smoke", "--db", str(db), "--json", str(folder / "demo.json"),
+                         "--no-train"])
+            assert code == 1, "a fixture release never ships: the demo's gate fails"
+            import sqlite3
+
+            with sqlite3.connect(db) as c:  # fold the WAL in: readers then need no write access
+                c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            (folder / "done").write_text("ok")
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    yield db
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before, f"a test wrote into the shared store {db}"

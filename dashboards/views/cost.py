@@ -1,0 +1,8 @@
+"""cost page (placeholder until built)."""
+
+import streamlit as st
+
+from dashboards.common import require_store
+
+st.title("cost")
+require_store()

@@ -1,0 +1,8 @@
+"""latency page (placeholder until built)."""
+
+import streamlit as st
+
+from dashboards.common import require_store
+
+st.title("latency")
+require_store()

@@ -1,0 +1,8 @@
+"""quality page (placeholder until built)."""
+
+import streamlit as st
+
+from dashboards.common import require_store
+
+st.title("quality")
+require_store()
