@@ -46,7 +46,7 @@ def _add_options(p: argparse.ArgumentParser, *, nested: bool) -> None:
 
 def register_seed(verbs: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `seed` verb to the cost command's sub-parsers; it dispatches through `cost_verb`."""
-    v = verbs.add_parser("seed", help=HELP, description=HELP, epilog=EPILOG,
+    v = verbs.add_parser("seed", help=HELP.replace("%", "%%"), description=HELP, epilog=EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_options(v, nested=True)
     v.set_defaults(cost_verb=run_seed)

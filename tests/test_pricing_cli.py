@@ -58,3 +58,14 @@ def test_the_bare_command_with_a_load_adds_the_fleet(tmp_path, capsys, monkeypat
     assert main(["cost", "--users", "20000", "--slo-ms", "100", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "total:" in out and "capacity: profile controller" in out and "MEASURED" in out
+
+
+def test_cost_help_prints_the_seed_line_as_written(capsys):
+    """argparse formats help with %: a bare % in it once printed the parser's own dict instead."""
+    import pytest
+
+    for argv in (["cost", "--help"], ["cost", "seed", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        out = capsys.readouterr().out
+        assert "every $, % and x figure" in " ".join(out.split()) and "option_strings" not in out, argv
