@@ -28,6 +28,11 @@ LEGEND = alt.Legend(labelLimit=340)
 SCOPES = {"end_to_end": "end to end (features + model + DSP)", "controller": "controller (the ONNX model alone)"}
 
 
+# run times are UTC in the store; vega-lite would otherwise draw them in the browser's time zone
+UTC_TIME_AXIS = {"axis": alt.Axis(format="%Y-%m-%d %H:%M", formatType="utc", labelAngle=-30),
+                 "scale": alt.Scale(type="utc")}
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _primary_metrics(path: str, key: tuple) -> pd.DataFrame:
     # SQLite reads the two fields out of each run's report JSON: no report is loaded into Python
@@ -89,7 +94,7 @@ def gap_rows(aggregates: pd.DataFrame, runs: pd.DataFrame, metric: str, source: 
 def gap_chart(rows: pd.DataFrame) -> alt.LayerChart:
     data = rows[["finished", "run", "suite", "corpus", "candidate", "metric", "gap_median", "gap_ci_lo", "gap_ci_hi",
                  "n"]].copy()
-    x = alt.X("finished:T", title="run finished (UTC)")
+    x = alt.X("finished:T", title="run finished (UTC)", **UTC_TIME_AXIS)
     colour = alt.Color("candidate:N", title="candidate", legend=LEGEND)
     tooltip = ["run", "suite", "corpus", "candidate", "metric", alt.Tooltip("gap_median:Q", format=".3f"),
                alt.Tooltip("gap_ci_lo:Q", format=".3f"), alt.Tooltip("gap_ci_hi:Q", format=".3f"), "n"]
@@ -135,7 +140,7 @@ def latency_series(latencies: pd.DataFrame) -> pd.DataFrame:
 
 def latency_chart(data: pd.DataFrame) -> alt.Chart:
     return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("recorded:T", title="measured (UTC)"),
+        x=alt.X("recorded:T", title="measured (UTC)", **UTC_TIME_AXIS),
         y=alt.Y("ms:Q", title="MEASURED latency (ms, log scale)", scale=alt.Scale(type="log")),
         color=alt.Color("series:N", title="release · precision · hardware · threads", legend=LEGEND),
         strokeDash=alt.StrokeDash("percentile:N", title="percentile", sort=["p50", "p95"]),
