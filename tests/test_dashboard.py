@@ -16,24 +16,9 @@ from dashboards.store_view import inspect_store
 from harness.cli import main
 from harness.store import STORE_VERSION, Store
 from tests.dashboard_pages import PAGES, exceptions, open_page, page_text
+from tests.store_fixtures import write_version1_store
 
 pytestmark = pytest.mark.slow(seconds=20)
-
-
-def _older_store(path):
-    """A version-1 store: our tables without the mark, latencies without the later columns (as test_store_errors)."""
-    with closing(sqlite3.connect(path)) as c, c:
-        c.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, suite TEXT NOT NULL, manifest_hash TEXT NOT NULL, "
-                  "started_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL, environment TEXT NOT NULL, "
-                  "report TEXT)")
-        c.execute("CREATE TABLE clip_results (run_id TEXT, task TEXT, variant TEXT, clip_id TEXT, source TEXT, "
-                  "candidate TEXT, metrics TEXT, gap_closed TEXT, error TEXT, seconds REAL)")
-        c.execute("CREATE TABLE latencies (recorded_at REAL NOT NULL, model TEXT NOT NULL, task TEXT NOT NULL, "
-                  "precision TEXT NOT NULL, hardware TEXT NOT NULL, source TEXT NOT NULL, scope TEXT NOT NULL, "
-                  "threads INTEGER, p50_ms REAL, p90_ms REAL, p95_ms REAL, p99_ms REAL, rtf REAL, "
-                  "throughput_qps REAL, valid INTEGER, reason TEXT, assumptions TEXT, environment TEXT)")
-        c.execute("INSERT INTO runs VALUES ('r0', 'smoke', 'h', 1.0, 2.0, 'complete', '{}', '{}')")
-    return path
 
 
 def _make(kind: str, path):
@@ -45,7 +30,7 @@ def _make(kind: str, path):
     elif kind == "not-a-database":
         path.write_bytes(b"RIFF....WAVEfmt " * 64)
     elif kind == "older":
-        _older_store(path)
+        write_version1_store(path)
     elif kind == "newer":
         Store(path).close()
         with closing(sqlite3.connect(path)) as c:
@@ -89,7 +74,7 @@ def test_inspect_store_on_a_real_run(dashboard_store):
 
 
 def test_upgrade_migrates_an_older_store_then_serves_it(tmp_path, monkeypatch, capsys):
-    path = _older_store(tmp_path / "old.db")
+    path = write_version1_store(tmp_path / "old.db")
     assert inspect_store(path).kind == "older"
     calls = []
     monkeypatch.setattr("os.execve", lambda exe, argv, env: calls.append((exe, argv, env)))

@@ -9,6 +9,7 @@ from harness.atomic import write_json_atomic
 from harness.cli import main
 from harness.errors import UserError
 from harness.store import APPLICATION_ID, STORE_VERSION, Store, StoreError
+from tests.store_fixtures import write_version1_store
 
 
 def _one_line_exit_2(capsys, argv) -> str:
@@ -54,18 +55,7 @@ def test_a_new_store_is_marked_and_versioned(tmp_path):
 
 
 def test_an_older_store_is_migrated_and_keeps_its_rows(tmp_path):
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path) as c:  # a version-1 store: our tables, no mark, latencies without later columns
-        c.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, suite TEXT NOT NULL, manifest_hash TEXT NOT NULL, "
-                  "started_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL, environment TEXT NOT NULL, "
-                  "report TEXT)")
-        c.execute("CREATE TABLE clip_results (run_id TEXT, task TEXT, variant TEXT, clip_id TEXT, source TEXT, "
-                  "candidate TEXT, metrics TEXT, gap_closed TEXT, error TEXT, seconds REAL)")
-        c.execute("CREATE TABLE latencies (recorded_at REAL NOT NULL, model TEXT NOT NULL, task TEXT NOT NULL, "
-                  "precision TEXT NOT NULL, hardware TEXT NOT NULL, source TEXT NOT NULL, scope TEXT NOT NULL, "
-                  "threads INTEGER, p50_ms REAL, p90_ms REAL, p95_ms REAL, p99_ms REAL, rtf REAL, "
-                  "throughput_qps REAL, valid INTEGER, reason TEXT, assumptions TEXT, environment TEXT)")
-        c.execute("INSERT INTO runs VALUES ('r0', 'smoke', 'h', 1.0, 2.0, 'complete', '{}', '{}')")
+    path = write_version1_store(tmp_path / "old.db")
     store = Store(path)
     assert [r["run_id"] for r in store.runs()] == ["r0"]
     store.add_latencies([{"model": "m", "task": "eq", "precision": "fp32", "hardware": "cpu", "source": "measured",
