@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
+from harness.allocator import keep_freed_memory
+
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -41,8 +43,10 @@ def _exit_without_teardown() -> None:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: be killed when the parent dies, however it dies; exit without teardown."""
+    """Worker initializer: be killed when the parent dies, however it dies; exit without teardown; keep
+    freed memory for the next job (harness/allocator.py)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the pool
+    keep_freed_memory()
     atexit.register(_exit_without_teardown)  # registered first, so it runs last of the exit handlers
     if sys.platform.startswith("linux"):
         try:

@@ -17,6 +17,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from harness.allocator import keep_freed_memory
 from harness.candidates import Candidate, Unavailable, get_candidate
 from harness.corpus.manifest import Manifest
 from harness.environment import code_fingerprint, fingerprint
@@ -202,6 +203,7 @@ def run_suite(suite: Suite, manifest: Manifest, candidate_names: list[str], stor
         where = manifest.recipe.get("root") or manifest.folder
         raise UserError(f"{where}: the corpus has no test clips ({len(manifest.clips)} clips in all; files are "
                         "split whole into train/validation/test, so a folder needs several usable files)")
+    keep_freed_memory()  # this process scores too when it runs the jobs itself (harness/allocator.py)
     identity = run_identity(suite, manifest, [get_candidate(n) for n in candidate_names], fresh=fresh)
     run_id = run_id_for(identity)
     resumed = not store.start_run(run_id, suite.name, manifest.manifest_hash, {**fingerprint(), "identity": identity})

@@ -33,6 +33,9 @@ def seconds(benchmarking) -> float:
 
 @pytest.fixture(scope="module")
 def examples(seconds):
+    from harness.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as in every process of a run that scores (run_suite, its workers)
     out = {}
     suite = load_suite("release")
     for task in ("eq", "compressor", "mastering"):
