@@ -287,7 +287,7 @@ def promises_section(run_id: str, aggregates: pd.DataFrame, report: dict, best_g
                  key="overview_promises", column_config={
                      "claim": st.column_config.TextColumn(width="medium"),
                      "plan line": st.column_config.TextColumn(width="small"),
-                     "verdict": st.column_config.TextColumn(width="small"),
+                     "verdict": st.column_config.TextColumn(width="medium"),  # "does not hold (projected)" whole
                      "measured": st.column_config.TextColumn(width="large"),
                      "why": st.column_config.TextColumn(width="large")})
     st.caption(f"Quality claims: run `{run_id[:8]}` (chosen above). Latency and INT8: the newest valid latency "
