@@ -130,17 +130,7 @@ def profile_with(name: str, *, users: int | None = None, requests_per_month: flo
                  slo_ms: float | None = None) -> LoadProfile:
     """The load profile with the page's overrides, as `dawg-bench cost capacity --users --requests-per-month
     --slo-ms` applies them (a monthly request count replaces the per-user daily rate)."""
-    profile = load_profile(name)
-    updates: dict[str, Any] = {}
-    if users is not None:
-        updates["users"] = users
-    if requests_per_month is not None:
-        updates.update(requests_per_month=requests_per_month, requests_per_user_per_day=None)
-    if slo_ms is not None:
-        updates["slo_ms"] = slo_ms
-    if not updates:
-        return profile
-    return LoadProfile.model_validate({**profile.model_dump(by_alias=True), **updates})
+    return load_profile(name).with_overrides(users=users, requests_per_month=requests_per_month, slo_ms=slo_ms)
 
 
 @dataclass(frozen=True)
@@ -194,8 +184,7 @@ def model_bytes(model: str | None, rows: list[dict]) -> tuple[int | None, str]:
     except UserError:
         release = None
     if release is not None:
-        precision = "int8" if "int8" in release.files else "fp32"
-        path = release.path(precision)
+        precision, path = release.download_file()
         return path.stat().st_size, f"{name} {precision.upper()} release file ({path})"
     recorded = [r for r in rows if r.get("model") == name and str(r.get("hardware", "")).startswith("browser")
                 and isinstance(r.get("assumptions"), dict)

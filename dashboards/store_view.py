@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.store import APPLICATION_ID, OUR_TABLES, STORE_VERSION
+from harness.store import STORE_VERSION, classify, has_missing_columns
 
 # what a page says to do with a store that has no runs yet
 FILL_HINT = "dawg-bench demo"
@@ -58,18 +58,18 @@ def inspect_store(path: str | Path) -> StoreState:
             tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             app_id = c.execute("PRAGMA application_id").fetchone()[0]
             version = c.execute("PRAGMA user_version").fetchone()[0]
-            ours = app_id == APPLICATION_ID or (app_id == 0 and tables >= {"runs", "clip_results"})
-            if not ours and not (app_id == 0 and not tables):
+            kind = classify(tables, app_id, version)
+            if kind == "foreign":
                 return StoreState(path, "foreign", f"{path}: a SQLite database that is not a DAWG Bench results "
                                                    f"store (tables: {', '.join(sorted(tables)) or 'none'}); "
                                                    "point --db at a store written by dawg-bench")
-            if not tables:
+            if kind == "unused":
                 return StoreState(path, "empty", f"{path}: an empty results store; fill it with `{FILL_HINT} "
                                                  f"--db {path}`")
-            if version > STORE_VERSION:
+            if kind == "newer":
                 return StoreState(path, "newer", f"{path}: written by a newer DAWG Bench (store version {version},"
                                                  f" this one reads {STORE_VERSION}); upgrade dawg-bench", version)
-            if version < STORE_VERSION or not tables >= OUR_TABLES or _missing_columns(c):
+            if kind == "older" or has_missing_columns(c):
                 return StoreState(path, "older", f"{path}: written by an older DAWG Bench (store version "
                                                  f"{version}, this one reads {STORE_VERSION}); upgrade it in "
                                                  f"place with `dawg-bench dashboard --db {path} --upgrade` "
@@ -86,13 +86,6 @@ def inspect_store(path: str | Path) -> StoreState:
         return StoreState(path, "empty", f"{path}: no finished run yet; fill it with `{FILL_HINT} --db {path}`",
                           version)
     return StoreState(path, "ok", f"{path}: {runs} finished run(s)", version, runs)
-
-
-def _missing_columns(c: sqlite3.Connection) -> bool:
-    from harness.store import ADDED_COLUMNS
-
-    return any(name not in {row[1] for row in c.execute(f"PRAGMA table_info({table})")}
-               for table, cols in ADDED_COLUMNS.items() for name in cols)
 
 
 def _frame(path: str | Path, query: str, args: tuple = ()) -> pd.DataFrame:

@@ -81,6 +81,12 @@ class Release:
     def candidate_name(self, precision: str) -> str:
         return f"model:{self.name}@{precision}"
 
+    def download_file(self) -> tuple[str, Path]:
+        """The precision and file a browser downloads, for the CDN's bytes: INT8 where the release has it
+        (the smaller file), else FP32."""
+        precision = "int8" if "int8" in self.files else "fp32"
+        return precision, self.path(precision)
+
 
 def load_release(folder: Path) -> Release:
     meta_path = folder / "release.json"

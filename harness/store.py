@@ -86,6 +86,12 @@ def _add_missing_columns(c: sqlite3.Connection) -> None:
                 c.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
+def has_missing_columns(c: sqlite3.Connection) -> bool:
+    """True when a table lacks a column added after it was first created (ADDED_COLUMNS)."""
+    return any(name not in {row[1] for row in c.execute(f"PRAGMA table_info({table})")}
+               for table, cols in ADDED_COLUMNS.items() for name in cols)
+
+
 def default_db_path() -> Path:
     return home() / "results.db"
 
@@ -94,6 +100,22 @@ APPLICATION_ID = 0x44415747  # "DAWG": marks a SQLite file as a DAWG Bench resul
 STORE_VERSION = 2  # 1: tables without the mark (migrated on open); 2: application_id + user_version
 OUR_TABLES = {"runs", "clip_results", "aggregates", "latencies", "gates"}
 LOCK_WAIT_S = 30.0
+
+
+def classify(tables: set[str], application_id: int, version: int) -> str:
+    """What a SQLite file is to DAWG Bench, from its tables and marks: 'foreign' (another program's),
+    'unused' (no tables, unmarked), 'newer' (a later store version), 'current' (this version, every table;
+    columns may still be missing) or 'older' (ours, to migrate). The writer and the dashboard both ask."""
+    if application_id not in (0, APPLICATION_ID) or (
+            application_id == 0 and tables and not tables >= {"runs", "clip_results"}):
+        return "foreign"
+    if application_id == 0 and not tables:
+        return "unused"
+    if version > STORE_VERSION:
+        return "newer"
+    if application_id == APPLICATION_ID and version == STORE_VERSION and tables >= OUR_TABLES:
+        return "current"
+    return "older"
 
 
 class StoreError(UserError):
@@ -138,16 +160,17 @@ class Store:
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         app_id = c.execute("PRAGMA application_id").fetchone()[0]
         version = c.execute("PRAGMA user_version").fetchone()[0]
-        if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables and not tables >= {"runs", "clip_results"}):
+        kind = classify(tables, app_id, version)
+        if kind == "foreign":
             raise StoreError(f"{self.path}: a SQLite database that is not a DAWG Bench results store "
                              f"(tables: {', '.join(sorted(tables)) or 'none'}); refusing to write to it — "
                              "pass --db a new path")
-        if version > STORE_VERSION:
+        if kind == "newer":
             raise StoreError(f"{self.path}: written by a newer DAWG Bench (store version {version} > "
                              f"{STORE_VERSION}); upgrade dawg-bench or pass --db a new path")
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA foreign_keys=ON")
-        if app_id == APPLICATION_ID and version == STORE_VERSION and tables >= OUR_TABLES:
+        if kind == "current":
             self._migrate_columns_only()
             return
         with self.transaction() as t:  # new store, or an older one: create and migrate in one transaction
@@ -159,9 +182,7 @@ class Store:
             t.execute(f"PRAGMA user_version = {STORE_VERSION}")
 
     def _migrate_columns_only(self) -> None:
-        missing = any(name not in {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-                      for table, cols in ADDED_COLUMNS.items() for name in cols)
-        if missing:
+        if has_missing_columns(self._conn):
             with self.transaction() as t:
                 _add_missing_columns(t)
 

@@ -97,8 +97,21 @@ class LoadProfile(BaseModel):
         return self.mean_rate_per_s * self.peak_factor
 
     def with_requests_per_month(self, requests: float) -> LoadProfile:
+        return self.with_overrides(requests_per_month=requests)
+
+    def with_overrides(self, *, users: int | None = None, requests_per_user_per_day: float | None = None,
+                       requests_per_month: float | None = None, slo_ms: float | None = None) -> LoadProfile:
+        """This profile with what a caller overrides (None keeps the profile's); a daily rate per user or a
+        monthly count replaces the other, since a profile has exactly one."""
         data = self.model_dump(by_alias=True)
-        data.update(requests_per_month=requests, requests_per_user_per_day=None)
+        if users is not None:
+            data["users"] = users
+        if requests_per_user_per_day is not None:
+            data.update(requests_per_user_per_day=requests_per_user_per_day, requests_per_month=None)
+        if requests_per_month is not None:
+            data.update(requests_per_month=requests_per_month, requests_per_user_per_day=None)
+        if slo_ms is not None:
+            data["slo_ms"] = slo_ms
         return LoadProfile(**data)
 
 

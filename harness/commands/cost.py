@@ -168,20 +168,10 @@ def _capacity(args: argparse.Namespace) -> dict:
     profile = load_profile(getattr(args, "profile", "controller"))
     users, per_user, per_month, slo_ms = (getattr(args, k, None) for k in ("users", "requests_per_user",
                                                                            "requests_per_month", "slo_ms"))
-    updates: dict[str, Any] = {}
-    if users is not None:
-        updates["users"] = users
-    if per_user is not None:
-        updates.update(requests_per_user_per_day=per_user, requests_per_month_given=None)
-    if per_month is not None:
-        updates.update(requests_per_month_given=per_month, requests_per_user_per_day=None)
-    if slo_ms is not None:
-        updates["slo_ms"] = slo_ms
     if any(v is not None and v <= 0 for v in (users, per_user, per_month, slo_ms)):
         raise UserError("--users, --requests-per-user, --requests-per-month and --slo-ms must be > 0")
-    if updates:
-        profile = profile.model_validate({**profile.model_dump(by_alias=True), **{
-            ("requests_per_month" if k == "requests_per_month_given" else k): v for k, v in updates.items()}})
+    profile = profile.with_overrides(users=users, requests_per_user_per_day=per_user, requests_per_month=per_month,
+                                     slo_ms=slo_ms)
     catalog = load_catalog(getattr(args, "catalog", None))
     prices = {}
     for name, spec in load_targets().items():
@@ -211,8 +201,7 @@ def _model_bytes(model: str | None, rows: list[dict]) -> int | None:
         release = find_release(name)
     except UserError:
         return None
-    precision = "int8" if "int8" in release.files else "fp32"
-    return release.path(precision).stat().st_size
+    return release.download_file()[1].stat().st_size
 
 
 def _run_capacity(args: argparse.Namespace) -> int:
