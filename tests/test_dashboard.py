@@ -90,6 +90,12 @@ def test_upgrade_migrates_an_older_store_then_serves_it(tmp_path, monkeypatch, c
     assert f"http://127.0.0.1:{port}" in capsys.readouterr().out
 
 
+def test_upgrade_never_creates_a_store(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.execve", lambda exe, argv, env: None)
+    assert main(["dashboard", "--db", str(tmp_path / "none.db"), "--upgrade", "--port", str(_free_port())]) == 0
+    assert not (tmp_path / "none.db").exists()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -62,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from harness.store import Store, default_db_path
 
     db = Path(args.db).expanduser() if args.db else default_db_path()
-    if args.upgrade:
-        Store(db).close()  # opening with the writer migrates it in one transaction
     state = inspect_store(db)
+    if args.upgrade and state.kind == "older":  # only an older store: --upgrade never creates one
+        Store(db).close()  # opening with the writer migrates it in one transaction
+        state = inspect_store(db)
     check_port(args.host, args.port)
     print(f"DAWG Bench dashboard: http://{args.host}:{args.port} · {state.message} · Ctrl-C stops it", flush=True)
     # exec, not a child: the server is this process, so nothing outlives the command
