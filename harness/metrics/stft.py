@@ -1,64 +1,48 @@
 """Blocked STFT-magnitude comparison in float32: the sums behind spectral convergence and log-magnitude L1.
 
 Framing reproduces ``torch.stft(x, n_fft, hop, win_length, hann_window(win_length),
-center=True, pad_mode="reflect")`` as auraloss 0.4.0 calls it: the signal is
-reflect-padded by n_fft // 2 on both sides, frame f starts at f * hop, there are
-1 + T // hop frames, and the periodic Hann window of win_length sits centred in
-the n_fft frame. Only magnitudes are compared, so each frame is FFT'd as the
-win_length windowed samples zero-padded at the end: a circular shift of torch's
-centred frame, which changes phases only.
+center=True, pad_mode="reflect")`` as auraloss 0.4.0 calls it (harness/metrics/lane_fft.py): the signal is
+reflect-padded by n_fft // 2 on both sides, frame f starts at f * hop, there are 1 + T // hop frames, and
+the periodic Hann window of win_length sits centred in the n_fft frame. Only magnitudes are compared.
 
-Precision: the FFTs run in float32 (scipy.fft, one worker), as auraloss's default torch.stft does;
-that halves the dominant cost. Each bin's power, ratio and logarithm is float32, every sum float64.
-docs/metrics.md states the measured agreement with the float64 computation and with auraloss.
+Precision: the FFTs run in float32, as auraloss's default torch.stft does; each bin's power, ratio and
+logarithm is float32, the sums float32 over runs of 32 bins of a frame and float64 beyond. docs/metrics.md states the
+measured agreement with the float64 computation and with auraloss.
 
-One target, many outputs, several gains: the target's clamped powers are computed once
+Blocks: ``LANES`` frames at a time, each in its own SIMD lane (lane_fft: the frames' powers as a
+(bins, LANES) array), compared by kernels that loop over the lanes innermost, so that every loop
+vectorises at the machine's full width and no spectrum is transposed.
+
+One target, many outputs, several gains: the target's clamped magnitudes are computed once
 (`target_powers`), and one FFT pass over an output yields the sums for every power gain G asked
 for, i.e. for the outputs sqrt(G) * output: |STFT(g x)|^2 = g^2 |STFT(x)|^2, and the 1e-8 clamp is
 applied after the gain. The loudness-matched and the raw distance so share one output STFT.
 
-Only the target's magnitudes are kept (the log of a ratio needs no target log, and the rare rows with
-a clamped output bin take the target's log there and then). The frames are windowed by a numba kernel
-straight from the signal (the reflect padding of the edge frames done on the fly) into the FFT's input
-buffer. The comparison is two vectorised loops per frame: magnitudes, differences and ratios, then the
-logs of the ratios - split, each keeps its values in registers, at ~0.7 ns per bin instead of ~1.
+Only the target's magnitudes are kept (the log of a ratio needs no target log, and the rare blocks with
+a bin clamped for one gain only take the target's log there and then). The comparison is two vectorised
+loops per block: magnitudes, differences and ratios, then the logs of the ratios - split, each keeps its
+values in registers.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import scipy.fft
 from llvmlite import ir as llvm_ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from .lane_fft import LANES, FramePlan, block_count, block_powers, frame_plan, periodic_hann
+
 __all__ = ["MagnitudeSums", "periodic_hann", "stft_frame_count", "multi_resolution_magnitude_sums", "magnitude_sums",
            "TargetPowers", "target_powers", "magnitude_sums_against"]
 
-_BLOCK_BINS = 1 << 17  # frames per block * bins per frame: ~1 MiB of complex64, L2-sized
 # Reassociation lets the sums vectorise. No contraction (FMA), approximate reciprocals or functions:
-# the target's and the output's powers must be the same arithmetic, so identical signals compare equal.
+# the comparison's arithmetic is the target's, so identical signals compare equal.
 _FAST = {"reassoc", "nsz", "nnan", "ninf"}
-
-
-@lru_cache(maxsize=16)
-def periodic_hann(length: int) -> np.ndarray:
-    """torch.hann_window(length) (periodic=True): 0.5 - 0.5 cos(2 pi n / length)."""
-    n = np.arange(length)
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / length)
-    window.setflags(write=False)
-    return window
-
-
-@lru_cache(maxsize=16)
-def _periodic_hann32(length: int) -> np.ndarray:
-    window = periodic_hann(length).astype(np.float32)
-    window.setflags(write=False)
-    return window
+_RUN = 32  # bins summed in float32 before a float64 sum (see _compare_block)
 
 
 def stft_frame_count(n_samples: int, hop: int) -> int:
@@ -84,55 +68,13 @@ class MagnitudeSums:
         return self.abs_log_difference / self.count
 
 
-def _check_resolutions(resolutions: tuple[tuple[int, int, int], ...], n: int) -> int:
-    """The reflect padding every resolution's frames need (max fft // 2); it must be shorter than the signal."""
-    for fft_size, hop, win_length in resolutions:
-        if fft_size % 2 or not 0 < win_length <= fft_size or hop < 1:
-            raise ValueError(f"bad STFT resolution (fft={fft_size}, hop={hop}, win={win_length})")
-    max_pad = max(fft for fft, _, _ in resolutions) // 2
+def _plans(resolutions: tuple[tuple[int, int, int], ...], n: int) -> tuple[FramePlan, ...]:
+    """Each resolution's frame plan; the reflect padding (max fft // 2) must be shorter than the signal."""
+    plans = tuple(frame_plan(*resolution) for resolution in resolutions)
+    max_pad = max(plan.fft_size for plan in plans) // 2
     if n <= max_pad:
         raise ValueError(f"{n} samples is too short for fft_size {2 * max_pad} (needs > {max_pad})")
-    return max_pad
-
-
-@njit(cache=True, error_model="numpy")
-def _window_frames(x, first, hop, start, window, out):
-    # out[r, :win] = float32(x[i]) * window, i = first + (start + r) * hop + j: frame start + r's windowed
-    # samples, those outside the signal reflected into it (numpy/torch "reflect"; |first| < len(x)).
-    # The same arithmetic as windowing a float32 reflect-padded copy.
-    n = x.shape[0]
-    win = window.shape[0]
-    for r in range(out.shape[0]):
-        base = first + (start + r) * hop
-        if base >= 0 and base + win <= n:
-            for j in range(win):
-                out[r, j] = np.float32(x[base + j]) * window[j]
-        else:
-            for j in range(win):
-                i = base + j
-                if i < 0:
-                    i = -i
-                elif i >= n:
-                    i = 2 * (n - 1) - i
-                out[r, j] = np.float32(x[i]) * window[j]
-
-
-def _spectrum_blocks(x: np.ndarray, resolution: tuple[int, int, int]):
-    """Yield (first frame, complex64 spectra) over the torch-compatible frames of one channel."""
-    fft_size, hop, win_length = resolution
-    n = x.shape[0]
-    # torch's frame f starts at f*hop in a signal padded by fft_size//2; the window starts
-    # (fft_size - win_length)//2 further in.
-    first = (fft_size - win_length) // 2 - fft_size // 2
-    frames = stft_frame_count(n, hop)
-    window = _periodic_hann32(win_length)
-    block = max(1, _BLOCK_BINS // (fft_size // 2 + 1))
-    # Full-length frames with a zero tail written once: rfft then needs no padding copy.
-    windowed = np.zeros((min(block, frames), fft_size), dtype=np.float32)
-    for start in range(0, frames, block):
-        rows = min(block, frames - start)
-        _window_frames(x, first, hop, start, window, windowed[:rows])
-        yield start, scipy.fft.rfft(windowed[:rows], axis=1, workers=1)
+    return plans
 
 
 # --------------------------------------------------------------------------- the target, once
@@ -146,41 +88,56 @@ class TargetPowers:
     shape: tuple[int, int]
     resolutions: tuple[tuple[int, int, int], ...]
     eps: float
-    magnitudes: tuple[tuple[np.ndarray, ...], ...]  # [channel][resolution] -> (frames, bins)
+    # [channel][resolution] -> (blocks, bins, LANES): frame b * LANES + f in [b, :, f]; the lanes past the
+    # last frame hold a silent frame's sqrt(eps) and are never summed.
+    magnitudes: tuple[tuple[np.ndarray, ...], ...]
     power_totals: tuple[float, ...]  # [resolution] -> sum of max(|X|^2, eps) over channels, frames, bins
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
-def _clamped_magnitudes(spec, eps, out):
-    # spec: complex64 spectra viewed as interleaved float32 (re, im); out: float32 sqrt(max(|X|^2, eps)).
-    # The same arithmetic as _compare_block's output magnitude, so identical signals compare equal.
-    rows = out.shape[0]
-    bins = out.shape[1]
+def _clamped_magnitudes(powers, rows, eps, out):
+    # out[k, f] = sqrt(max(p, eps)) in every lane (the lanes past rows too: finite ratios there); returns the
+    # sum of max(p, eps) over the first rows lanes. The same arithmetic as _compare_block's output magnitude.
+    lane_totals = np.zeros(LANES)
+    for k in range(powers.shape[0]):
+        for f in range(LANES):
+            p = max(powers[k, f], eps)
+            out[k, f] = np.sqrt(p)
+            lane_totals[f] += np.float64(p)
     total = 0.0
-    for r in range(rows):
-        for k in range(bins):
-            re = spec[r, 2 * k]
-            im = spec[r, 2 * k + 1]
-            p = max(re * re + im * im, eps)
-            m = np.sqrt(p)
-            out[r, k] = m
-            total += np.float64(p)
+    for f in range(rows):
+        total += lane_totals[f]
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _target_pass(x, frames, first, hop, window, twiddle_re, twiddle_im, split_re, split_im, bit_reversed, eps, out):
+    # out[b] = _clamped_magnitudes of block b; returns the clamped powers' total.
+    re = np.empty((twiddle_re.shape[0], LANES), dtype=np.float32)
+    im = np.empty_like(re)
+    powers = np.empty((twiddle_re.shape[0] + 1, LANES), dtype=np.float32)
+    total = 0.0
+    for b in range(out.shape[0]):
+        rows = min(LANES, frames - b * LANES)
+        block_powers(x, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
+                     bit_reversed, re, im, powers)
+        total += _clamped_magnitudes(powers, rows, eps, out[b])
     return total
 
 
 def target_powers(target: np.ndarray, resolutions: tuple[tuple[int, int, int], ...], eps: float = 1e-8) -> TargetPowers:
     channels, n = target.shape
     resolutions = tuple(tuple(r) for r in resolutions)
-    _check_resolutions(resolutions, n)
+    plans = _plans(resolutions, n)
     eps32 = np.float32(eps)
     magnitudes = []
     totals = [0.0] * len(resolutions)
     for c in range(channels):
         per_res = []
-        for r, resolution in enumerate(resolutions):
-            m = np.empty((stft_frame_count(n, resolution[1]), resolution[0] // 2 + 1), dtype=np.float32)
-            for start, spec in _spectrum_blocks(target[c], resolution):
-                totals[r] += _clamped_magnitudes(spec.view(np.float32), eps32, m[start : start + spec.shape[0]])
+        for r, plan in enumerate(plans):
+            frames = plan.frame_count(n)
+            m = np.empty((block_count(frames), plan.bins, LANES), dtype=np.float32)
+            totals[r] += _target_pass(target[c], frames, *plan.kernel_args(), eps32, m)
             per_res.append(m)
         magnitudes.append(tuple(per_res))
     return TargetPowers((channels, n), resolutions, float(eps32), tuple(magnitudes), tuple(totals))
@@ -234,10 +191,10 @@ def _log32(x):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
-def _compare_block(spec, m_t, magnitude_gains, clamp_magnitudes, low_clamp, sums):
-    # spec: the output's complex64 spectra as interleaved float32; m_t: the target's magnitudes. For the
-    # two gains v (power gain G = g^2; the second may repeat the first), with root = sqrt(max(p, low)),
-    # low = min over gains of eps / G, and floor_v = sqrt(eps / G):
+def _compare_block(powers, m_t, rows, magnitude_gains, clamp_magnitudes, low_clamp, log_args, sums):
+    # powers: the output's |X|^2 per (bin, lane); m_t: the target's magnitudes, same layout; the first rows
+    # lanes are frames. For the two gains v (power gain G = g^2; the second may repeat the first), with
+    # root = sqrt(max(p, low)), low = min over gains of eps / G, and floor_v = sqrt(eps / G):
     #   m_out = sqrt(max(G p, eps)) = g * max(root, floor_v)                       (one sqrt for both)
     #   log m_out - log m_t = log g + (log floor_v - log m_t if root <= floor_v else log(root / m_t))
     # The log of a ratio, not a difference of logs, where it counts: near-equal magnitudes keep
@@ -246,12 +203,12 @@ def _compare_block(spec, m_t, magnitude_gains, clamp_magnitudes, low_clamp, sums
     # distance does not depend on the other one computed in the same pass.
     # sums += (sum d0^2, sum d1^2, sum |log ratio 0|, sum |log ratio 1|), d = m_out - m_t.
     #
-    # Two loops per frame, each vectorised: the first computes the differences and, per bin, the one
+    # Two loops, each vectorised across the lanes: the first computes the differences and, per bin, the one
     # number whose log the second needs: root / m_t, or -m_t where the bin is clamped for both gains
-    # (music often has such bins in most frames: nothing near Nyquist). A frame with a bin clamped for
-    # one gain only (between the two floors) takes a third loop that computes both logs of every bin.
-    rows = m_t.shape[0]
-    bins = m_t.shape[1]
+    # (music often has such bins in most frames: nothing near Nyquist). A block with a bin clamped for
+    # one gain only (between the two floors) takes a second-loop variant that computes both logs of every
+    # bin; per bin it gives the same terms, so a distance does not depend on which variant its block took.
+    bins = powers.shape[0]
     g0 = np.float32(magnitude_gains[0])
     g1 = np.float32(magnitude_gains[1])
     floor0 = clamp_magnitudes[0]
@@ -262,53 +219,102 @@ def _compare_block(spec, m_t, magnitude_gains, clamp_magnitudes, low_clamp, sums
     log_floor1 = _log32(floor1)
     lg0 = np.float32(np.log(magnitude_gains[0]))
     lg1 = np.float32(np.log(magnitude_gains[1]))
-    log_args = np.empty(bins, dtype=np.float32)  # one frame's root / m_t or -m_t, from the first loop on
-    terms0 = np.empty(bins, dtype=np.float32)  # and its |log m_out - log m_t| per gain
-    terms1 = np.empty(bins, dtype=np.float32)
-    roots = np.empty(bins, dtype=np.float32)
-    sd0 = sd1 = al0 = al1 = 0.0
-    for r in range(rows):
-        # float32 within a row (at most 1025 bins, split over the vector lanes), float64 across rows.
-        row_sd0 = row_sd1 = between = np.float32(0.0)
-        for k in range(bins):
-            re = spec[r, 2 * k]
-            im = spec[r, 2 * k + 1]
-            root = np.sqrt(max(re * re + im * im, low_clamp))
-            target = m_t[r, k]
-            d0 = g0 * max(root, floor0) - target
-            d1 = g1 * max(root, floor1) - target
-            row_sd0 += d0 * d0
-            row_sd1 += d1 * d1
-            log_args[k] = -target if root <= low_floor else root / target
-            roots[k] = root
-            between += np.float32(1.0) if low_floor < root <= high_floor else np.float32(0.0)
-        # Each bin's two terms, by whichever loop, then summed by one loop: the same association, so a
-        # distance does not depend on which loop its frame took (nor on the gain computed alongside).
-        if between == 0.0:
-            for k in range(bins):
-                arg = log_args[k]
-                log_arg = _log32(abs(arg))  # log m_t where clamped (arg < 0), else log(root / m_t)
-                terms0[k] = abs(lg0 + (log_floor0 - log_arg) if arg < 0 else lg0 + log_arg)
-                terms1[k] = abs(lg1 + (log_floor1 - log_arg) if arg < 0 else lg1 + log_arg)
+    # Per lane (frame): float32 over runs of _RUN bins, float64 across runs and frames. One float32 sum over
+    # a whole frame's 1025 bins, in order, is biased where the terms are alike (a gain change: every bin's
+    # log term is log g), by up to ~1e-7 of the distance; runs of 32 keep that below 1e-9.
+    sd0 = np.zeros(LANES)
+    sd1 = np.zeros(LANES)
+    run_sd0 = np.zeros(LANES, dtype=np.float32)
+    run_sd1 = np.zeros(LANES, dtype=np.float32)
+    between = np.zeros(LANES, dtype=np.float32)
+    for k0 in range(0, bins, _RUN):
+        run_sd0[:] = 0.0
+        run_sd1[:] = 0.0
+        for k in range(k0, min(k0 + _RUN, bins)):
+            for f in range(LANES):
+                root = np.sqrt(max(powers[k, f], low_clamp))
+                target = m_t[k, f]
+                d0 = g0 * max(root, floor0) - target
+                d1 = g1 * max(root, floor1) - target
+                run_sd0[f] += d0 * d0
+                run_sd1[f] += d1 * d1
+                log_args[k, f] = -target if root <= low_floor else root / target
+                between[f] += np.float32(1.0) if low_floor < root <= high_floor else np.float32(0.0)
+        for f in range(LANES):
+            sd0[f] += run_sd0[f]
+            sd1[f] += run_sd1[f]
+    mixed = False
+    for f in range(rows):
+        mixed = mixed or between[f] != 0.0
+    al0 = np.zeros(LANES)
+    al1 = np.zeros(LANES)
+    run_al0 = run_sd0  # reused
+    run_al1 = run_sd1
+    for k0 in range(0, bins, _RUN):
+        run_al0[:] = 0.0
+        run_al1[:] = 0.0
+        if not mixed:
+            for k in range(k0, min(k0 + _RUN, bins)):
+                for f in range(LANES):
+                    arg = log_args[k, f]
+                    log_arg = _log32(abs(arg))  # log m_t where clamped (arg < 0), else log(root / m_t)
+                    run_al0[f] += abs(lg0 + (log_floor0 - log_arg) if arg < 0 else lg0 + log_arg)
+                    run_al1[f] += abs(lg1 + (log_floor1 - log_arg) if arg < 0 else lg1 + log_arg)
         else:
-            for k in range(bins):
-                root = roots[k]
-                log_arg = _log32(abs(log_args[k]))
-                log_target = _log32(m_t[r, k])
-                terms0[k] = abs(lg0 + (log_floor0 - log_target) if root <= floor0 else lg0 + log_arg)
-                terms1[k] = abs(lg1 + (log_floor1 - log_target) if root <= floor1 else lg1 + log_arg)
-        row_al0 = row_al1 = np.float32(0.0)
-        for k in range(bins):
-            row_al0 += terms0[k]
-            row_al1 += terms1[k]
-        sd0 += row_sd0
-        sd1 += row_sd1
-        al0 += row_al0
-        al1 += row_al1
-    sums[0] += sd0
-    sums[1] += sd1
-    sums[2] += al0
-    sums[3] += al1
+            for k in range(k0, min(k0 + _RUN, bins)):
+                for f in range(LANES):
+                    root = np.sqrt(max(powers[k, f], low_clamp))  # as in the first loop
+                    log_arg = _log32(abs(log_args[k, f]))
+                    log_target = _log32(m_t[k, f])
+                    run_al0[f] += abs(lg0 + (log_floor0 - log_target) if root <= floor0 else lg0 + log_arg)
+                    run_al1[f] += abs(lg1 + (log_floor1 - log_target) if root <= floor1 else lg1 + log_arg)
+        for f in range(LANES):
+            al0[f] += run_al0[f]
+            al1[f] += run_al1[f]
+    for f in range(rows):
+        sums[0] += sd0[f]
+        sums[1] += sd1[f]
+        sums[2] += al0[f]
+        sums[3] += al1[f]
+
+
+@njit(cache=True, error_model="numpy")
+def _output_pass(x, frames, first, hop, window, twiddle_re, twiddle_im, split_re, split_im, bit_reversed,
+                 m_t, magnitude_gains, clamp_magnitudes, low_clamp, sums):
+    # Every block of the output against the target's magnitudes m_t (blocks, bins, LANES).
+    points = twiddle_re.shape[0]
+    re = np.empty((points, LANES), dtype=np.float32)
+    im = np.empty_like(re)
+    powers = np.empty((points + 1, LANES), dtype=np.float32)
+    log_args = np.empty_like(powers)
+    for b in range(m_t.shape[0]):
+        rows = min(LANES, frames - b * LANES)
+        block_powers(x, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
+                     bit_reversed, re, im, powers)
+        _compare_block(powers, m_t[b], rows, magnitude_gains, clamp_magnitudes, low_clamp, log_args, sums)
+
+
+@njit(cache=True, error_model="numpy")
+def _pair_pass(x, target, frames, first, hop, window, twiddle_re, twiddle_im, split_re, split_im, bit_reversed,
+               eps, magnitude_gains, clamp_magnitudes, low_clamp, sums):
+    # _target_pass and _output_pass block by block, the target's magnitudes one block at a time; returns the
+    # target's clamped-power total.
+    points = twiddle_re.shape[0]
+    re = np.empty((points, LANES), dtype=np.float32)
+    im = np.empty_like(re)
+    powers = np.empty((points + 1, LANES), dtype=np.float32)
+    m_t = np.empty_like(powers)
+    log_args = np.empty_like(powers)
+    total = 0.0
+    for b in range((frames + LANES - 1) // LANES):
+        rows = min(LANES, frames - b * LANES)
+        block_powers(target, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
+                     bit_reversed, re, im, powers)
+        total += _clamped_magnitudes(powers, rows, eps, m_t)
+        block_powers(x, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
+                     bit_reversed, re, im, powers)
+        _compare_block(powers, m_t, rows, magnitude_gains, clamp_magnitudes, low_clamp, log_args, sums)
+    return total
 
 
 def _gain_parameters(power_gains: tuple[float, ...], eps: float):
@@ -340,14 +346,13 @@ def magnitude_sums_against(
     if output.shape != target.shape:
         raise ValueError(f"output {output.shape} and target {target.shape} differ in shape")
     channels, n = output.shape
-    _check_resolutions(target.resolutions, n)
+    plans = _plans(target.resolutions, n)
     gain_parameters = _gain_parameters(power_gains, target.eps)
-    sums = np.zeros((len(target.resolutions), 4))
+    sums = np.zeros((len(plans), 4))
     for c in range(channels):
-        for r, resolution in enumerate(target.resolutions):
-            m_t = target.magnitudes[c][r]
-            for start, spec in _spectrum_blocks(output[c], resolution):
-                _compare_block(spec.view(np.float32), m_t[start : start + spec.shape[0]], *gain_parameters, sums[r])
+        for r, plan in enumerate(plans):
+            _output_pass(output[c], plan.frame_count(n), *plan.kernel_args(), target.magnitudes[c][r],
+                         *gain_parameters, sums[r])
     return _results(sums, target.power_totals, len(power_gains), channels, n, target.resolutions)
 
 
@@ -360,25 +365,20 @@ def magnitude_sums(
 ) -> list[list[MagnitudeSums]]:
     """magnitude_sums_against(output, target_powers(target, ...), power_gains) without keeping the target's
     spectra: both signals are transformed block by block (a one-off comparison needs no more memory
-    than a cache-sized block). The same arithmetic in the same order, so the same numbers."""
+    than a block). The same arithmetic in the same order, so the same numbers."""
     if output.shape != target.shape:
         raise ValueError(f"output {output.shape} and target {target.shape} differ in shape")
     channels, n = output.shape
     resolutions = tuple(tuple(r) for r in resolutions)
-    _check_resolutions(resolutions, n)
+    plans = _plans(resolutions, n)
     eps32 = np.float32(eps)
     gain_parameters = _gain_parameters(power_gains, float(eps32))
-    sums = np.zeros((len(resolutions), 4))
-    totals = [0.0] * len(resolutions)
+    sums = np.zeros((len(plans), 4))
+    totals = [0.0] * len(plans)
     for c in range(channels):
-        for r, resolution in enumerate(resolutions):
-            bins = resolution[0] // 2 + 1
-            m_t = np.empty((max(1, _BLOCK_BINS // bins), bins), dtype=np.float32)
-            blocks = zip(_spectrum_blocks(target[c], resolution), _spectrum_blocks(output[c], resolution))
-            for (_, spec_target), (_, spec_out) in blocks:
-                rows = spec_target.shape[0]
-                totals[r] += _clamped_magnitudes(spec_target.view(np.float32), eps32, m_t[:rows])
-                _compare_block(spec_out.view(np.float32), m_t[:rows], *gain_parameters, sums[r])
+        for r, plan in enumerate(plans):
+            totals[r] += _pair_pass(output[c], target[c], plan.frame_count(n), *plan.kernel_args(), eps32,
+                                    *gain_parameters, sums[r])
     return _results(sums, totals, len(power_gains), channels, n, resolutions)
 
 
