@@ -2,9 +2,10 @@
 
 A numba kernel is compiled the first time it is called with a new type signature, and the result is
 kept in the cache folder (`NUMBA_CACHE_DIR`, set in `harness/__init__.py`). On a fresh machine the
-cache is empty: each spawned worker that meets an uncompiled kernel compiles it itself, about 5 s
-of CPU per worker. Calling the kernels once in the parent before workers start fills the cache, so
-every worker only loads (about 0.3 s). A stamp per version of the code (`ensure_kernels_cached`)
+cache is empty: each spawned worker that meets an uncompiled kernel compiles it itself, about 14 s
+of CPU per worker (`compile_kernels` on an empty cache; 6 s of it the MR-STFT's lane FFT). Calling
+the kernels once in the parent before workers start fills the cache, so every worker only loads
+(about 0.25 s). A stamp per version of the code (`ensure_kernels_cached`)
 saves the parent even that load once the cache is known to be full.
 
 The warm-up drives the public renderers and metrics with the types a run uses (stereo float32

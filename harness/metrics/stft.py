@@ -68,6 +68,12 @@ class MagnitudeSums:
         return self.abs_log_difference / self.count
 
 
+def _samples32(channel: np.ndarray) -> np.ndarray:
+    """One channel as contiguous float32: the kernels round every sample to float32 anyway (the same
+    conversion), and one array type means one compiled variant of each kernel (a cold compile costs ~2 s each)."""
+    return np.ascontiguousarray(channel, dtype=np.float32)
+
+
 def _plans(resolutions: tuple[tuple[int, int, int], ...], n: int) -> tuple[FramePlan, ...]:
     """Each resolution's frame plan; the reflect padding (max fft // 2) must be shorter than the signal."""
     plans = tuple(frame_plan(*resolution) for resolution in resolutions)
@@ -110,21 +116,6 @@ def _clamped_magnitudes(powers, rows, eps, out):
     return total
 
 
-@njit(cache=True, error_model="numpy")
-def _target_pass(x, frames, first, hop, window, twiddle_re, twiddle_im, split_re, split_im, bit_reversed, eps, out):
-    # out[b] = _clamped_magnitudes of block b; returns the clamped powers' total.
-    re = np.empty((twiddle_re.shape[0], LANES), dtype=np.float32)
-    im = np.empty_like(re)
-    powers = np.empty((twiddle_re.shape[0] + 1, LANES), dtype=np.float32)
-    total = 0.0
-    for b in range(out.shape[0]):
-        rows = min(LANES, frames - b * LANES)
-        block_powers(x, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
-                     bit_reversed, re, im, powers)
-        total += _clamped_magnitudes(powers, rows, eps, out[b])
-    return total
-
-
 def target_powers(target: np.ndarray, resolutions: tuple[tuple[int, int, int], ...], eps: float = 1e-8) -> TargetPowers:
     channels, n = target.shape
     resolutions = tuple(tuple(r) for r in resolutions)
@@ -133,11 +124,12 @@ def target_powers(target: np.ndarray, resolutions: tuple[tuple[int, int, int], .
     magnitudes = []
     totals = [0.0] * len(resolutions)
     for c in range(channels):
+        samples = _samples32(target[c])
         per_res = []
         for r, plan in enumerate(plans):
             frames = plan.frame_count(n)
             m = np.empty((block_count(frames), plan.bins, LANES), dtype=np.float32)
-            totals[r] += _target_pass(target[c], frames, *plan.kernel_args(), eps32, m)
+            totals[r] += _blocks_pass(_NOTHING, samples, frames, *plan.kernel_args(), eps32, *_NO_GAINS, m, _NO_SUMS)
             per_res.append(m)
         magnitudes.append(tuple(per_res))
     return TargetPowers((channels, n), resolutions, float(eps32), tuple(magnitudes), tuple(totals))
@@ -278,42 +270,33 @@ def _compare_block(powers, m_t, rows, magnitude_gains, clamp_magnitudes, low_cla
         sums[3] += al1[f]
 
 
+_NOTHING = np.empty(0, dtype=np.float32)  # a side _blocks_pass does not transform
+
+
 @njit(cache=True, error_model="numpy")
-def _output_pass(x, frames, first, hop, window, twiddle_re, twiddle_im, split_re, split_im, bit_reversed,
-                 m_t, magnitude_gains, clamp_magnitudes, low_clamp, sums):
-    # Every block of the output against the target's magnitudes m_t (blocks, bins, LANES).
+def _blocks_pass(x, target, frames, first, hop, window, twiddle_re, twiddle_im, split_re, split_im, bit_reversed,
+                 eps, magnitude_gains, clamp_magnitudes, low_clamp, magnitudes, sums):
+    # Block by block: where `target` has samples, its magnitudes into magnitudes[b % len(magnitudes)] (every
+    # block kept, or one reused); where `x` has samples, its powers compared with them into sums. Returns the
+    # target's clamped-power total. One kernel for the three uses (target_powers, magnitude_sums_against,
+    # magnitude_sums): each kernel that inlines the FFT costs seconds to compile on a fresh machine.
     points = twiddle_re.shape[0]
     re = np.empty((points, LANES), dtype=np.float32)
     im = np.empty_like(re)
     powers = np.empty((points + 1, LANES), dtype=np.float32)
-    log_args = np.empty_like(powers)
-    for b in range(m_t.shape[0]):
-        rows = min(LANES, frames - b * LANES)
-        block_powers(x, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
-                     bit_reversed, re, im, powers)
-        _compare_block(powers, m_t[b], rows, magnitude_gains, clamp_magnitudes, low_clamp, log_args, sums)
-
-
-@njit(cache=True, error_model="numpy")
-def _pair_pass(x, target, frames, first, hop, window, twiddle_re, twiddle_im, split_re, split_im, bit_reversed,
-               eps, magnitude_gains, clamp_magnitudes, low_clamp, sums):
-    # _target_pass and _output_pass block by block, the target's magnitudes one block at a time; returns the
-    # target's clamped-power total.
-    points = twiddle_re.shape[0]
-    re = np.empty((points, LANES), dtype=np.float32)
-    im = np.empty_like(re)
-    powers = np.empty((points + 1, LANES), dtype=np.float32)
-    m_t = np.empty_like(powers)
     log_args = np.empty_like(powers)
     total = 0.0
     for b in range((frames + LANES - 1) // LANES):
         rows = min(LANES, frames - b * LANES)
-        block_powers(target, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
-                     bit_reversed, re, im, powers)
-        total += _clamped_magnitudes(powers, rows, eps, m_t)
-        block_powers(x, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
-                     bit_reversed, re, im, powers)
-        _compare_block(powers, m_t, rows, magnitude_gains, clamp_magnitudes, low_clamp, log_args, sums)
+        m_t = magnitudes[b % magnitudes.shape[0]]
+        if target.shape[0]:
+            block_powers(target, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
+                         bit_reversed, re, im, powers)
+            total += _clamped_magnitudes(powers, rows, eps, m_t)
+        if x.shape[0]:
+            block_powers(x, b * LANES, rows, first, hop, window, twiddle_re, twiddle_im, split_re, split_im,
+                         bit_reversed, re, im, powers)
+            _compare_block(powers, m_t, rows, magnitude_gains, clamp_magnitudes, low_clamp, log_args, sums)
     return total
 
 
@@ -324,6 +307,10 @@ def _gain_parameters(power_gains: tuple[float, ...], eps: float):
     gains = np.asarray((*power_gains, power_gains[-1])[:2], dtype=np.float64)  # the kernel takes two
     clamp_magnitudes = np.sqrt(np.float32(eps) / gains).astype(np.float32)
     return np.sqrt(gains), clamp_magnitudes, np.float32(min(eps / g for g in power_gains))
+
+
+_NO_GAINS = _gain_parameters((1.0,), 1e-8)  # for a pass that compares nothing (the kernel's types)
+_NO_SUMS = np.zeros(4)
 
 
 def _results(sums: np.ndarray, power_totals, n_gains: int, channels: int, n: int,
@@ -350,9 +337,10 @@ def magnitude_sums_against(
     gain_parameters = _gain_parameters(power_gains, target.eps)
     sums = np.zeros((len(plans), 4))
     for c in range(channels):
+        samples = _samples32(output[c])
         for r, plan in enumerate(plans):
-            _output_pass(output[c], plan.frame_count(n), *plan.kernel_args(), target.magnitudes[c][r],
-                         *gain_parameters, sums[r])
+            _blocks_pass(samples, _NOTHING, plan.frame_count(n), *plan.kernel_args(), np.float32(target.eps),
+                         *gain_parameters, target.magnitudes[c][r], sums[r])
     return _results(sums, target.power_totals, len(power_gains), channels, n, target.resolutions)
 
 
@@ -376,9 +364,11 @@ def magnitude_sums(
     sums = np.zeros((len(plans), 4))
     totals = [0.0] * len(plans)
     for c in range(channels):
+        samples, target_samples = _samples32(output[c]), _samples32(target[c])
         for r, plan in enumerate(plans):
-            totals[r] += _pair_pass(output[c], target[c], plan.frame_count(n), *plan.kernel_args(), eps32,
-                                    *gain_parameters, sums[r])
+            scratch = np.empty((1, plan.bins, LANES), dtype=np.float32)  # one block of the target at a time
+            totals[r] += _blocks_pass(samples, target_samples, plan.frame_count(n), *plan.kernel_args(), eps32,
+                                      *gain_parameters, scratch, sums[r])
     return _results(sums, totals, len(power_gains), channels, n, resolutions)
 
 

@@ -9,8 +9,9 @@ the training split) and oracle, in a child process of its own, so its time and m
 nothing is resumed), its own peak RSS and its workers' (RUSAGE_CHILDREN: the largest worker).
 
 - serial time: 1 worker (in the child's process, no pool);
-- start-up: a fresh spawned worker until it has imported the scoring path and loaded its kernels, and
-  the pool's shutdown once it is done;
+- start-up: a fresh spawned worker until it has imported the scoring path and loaded its kernels (the
+  warm-up's own work on its noise, timed again in the warmed worker, taken off), and the pool's
+  shutdown once it is done;
 - fitted serial fraction s (Amdahl): T(2) = T(1) (s + (1 - s) / 2), so s = 2 T(2) / T(1) - 1;
 - efficiency on p workers: T(1) / (p T(p)), measured for 2 and, on a machine with more cores, for
   all of them; for 16 it is projected from s unless the machine has 16 cores, and labelled so;
@@ -78,10 +79,14 @@ compile_kernels()  # the parent's warm-up: the cache is full, as in a run
 with process_pool(1) as pool:
     begin = time.perf_counter()
     kernels = pool.submit(compile_kernels).result()  # import of the scoring path + kernel loads, in a worker
-    ready = time.perf_counter() - begin
+    probe = time.perf_counter() - begin
+    # The warm-up also runs every kernel on 3.5 s of noise: work, not start-up. Timed again in the same
+    # worker (everything loaded now) and taken off, so start-up is spawn + imports + kernel loads.
+    work = pool.submit(compile_kernels).result()
     stop = time.perf_counter()
 shutdown = time.perf_counter() - stop  # the pool's shutdown: the worker's exit
-print(json.dumps({"startup_s": ready, "kernels_s": kernels, "shutdown_s": shutdown}))
+print(json.dumps({"startup_s": probe - work, "probe_s": probe, "warmup_work_s": work, "kernels_s": kernels - work,
+                  "shutdown_s": shutdown}))
 """
 
 
@@ -116,9 +121,9 @@ def test_amdahl_fit_recovers_the_serial_fraction():
 def test_worker_startup(benchmark, smoke_home):
     env = {**os.environ, "DAWG_BENCH_HOME": str(smoke_home)}
     probe = benchmark.pedantic(lambda: _child(STARTUP, env=env), rounds=1, iterations=1)
-    assert 0 < probe["kernels_s"] < probe["startup_s"]
-    benchmark.extra_info.update(startup_s=round(probe["startup_s"], 3), kernels_in_worker_s=round(probe["kernels_s"], 3),
-                                shutdown_s=round(probe["shutdown_s"], 3))
+    assert 0 < probe["warmup_work_s"] < probe["probe_s"] and 0 < probe["kernels_s"] < probe["startup_s"]
+    benchmark.extra_info.update(startup_s=round(probe["startup_s"], 3), kernel_loads_s=round(probe["kernels_s"], 3),
+                                warmup_work_s=round(probe["warmup_work_s"], 3), shutdown_s=round(probe["shutdown_s"], 3))
 
 
 @pytest.mark.slow(seconds=5)
