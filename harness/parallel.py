@@ -164,6 +164,7 @@ class SimulatedPool:
         self._clock = clock
         self._now = 0.0  # the parent's simulated time
         self._ends: dict[Future, float] = {}
+        self.work = 0.0  # the jobs' measured seconds, summed: the rest of the caller's wall time is its own
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         future: Future = Future()
@@ -173,6 +174,7 @@ class SimulatedPool:
         except Exception as exc:  # noqa: BLE001 - delivered through the future, like a worker's
             future.set_exception(exc)
         duration = self._clock() - begin
+        self.work += duration
         start = max(self._now, heapq.heappop(self._free))
         self._ends[future] = start + duration
         heapq.heappush(self._free, start + duration)

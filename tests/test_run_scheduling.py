@@ -97,11 +97,11 @@ def test_simulated_pool_lays_timed_jobs_out_on_workers_with_a_fake_clock():
     # a: 0-2 on one worker; b: 0-1 and c: 1-2 on the other; d released at 1, starts when a worker is
     # free (2), ends at 5
     assert order == ["b", "a", "c", "d"] or order == ["b", "c", "a", "d"]
-    assert pool.makespan == 5.0
+    assert pool.makespan == 5.0 and pool.work == 7.0
     one = SimulatedPool(1, clock=lambda: now[0])
     for d in (1.0, 2.0, 3.0):
         one.submit(job, d, "x")
-    assert one.makespan == 6.0  # one worker: the sum
+    assert one.makespan == 6.0 == one.work  # one worker: the sum
 
 
 def test_serial_pool_runs_jobs_in_order_when_asked_and_delivers_errors():
