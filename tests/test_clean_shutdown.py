@@ -68,6 +68,11 @@ def test_no_worker_survives_its_parent(tmp_path, sig):
         assert "Traceback" not in err
 
 
+# Reset SIGINT to its default, then become `python -m harness.cli <args>` (same pid, so its workers are its children).
+_WITH_DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                        "os.execv(sys.executable, [sys.executable, '-m', 'harness.cli', *sys.argv[1:]])")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("delay_s", [0.0, 0.01, 0.03, 0.1])
 def test_ctrl_c_while_workers_start_prints_one_line(tmp_path, delay_s):
@@ -75,7 +80,9 @@ def test_ctrl_c_while_workers_start_prints_one_line(tmp_path, delay_s):
     error: init_import_site" and a traceback. Now workers are born with SIGINT blocked and the
     parent, which gets it, stops them. (Before the fix this failed about one run in four.)"""
     env = {**os.environ, "DAWG_BENCH_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "corpus", "build", "smoke"], env=env,
+    # As a terminal starts a foreground command: SIGINT at its default. An ignored SIGINT is inherited
+    # through exec (and Python then leaves it ignored), and a pytest worker may have it ignored.
+    proc = subprocess.Popen([sys.executable, "-c", _WITH_DEFAULT_SIGINT, "corpus", "build", "smoke"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 60
     workers: list[int] = []
