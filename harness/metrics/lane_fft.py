@@ -29,7 +29,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-__all__ = ["LANES", "FramePlan", "frame_plan", "block_count"]
+__all__ = ["LANES", "FramePlan", "frame_plan", "block_count", "block_powers", "load_frames", "periodic_hann"]
 
 LANES = 64  # frames per block: 64 float32 = four AVX-512 vectors a butterfly; a 2048-point block is 512 KiB
 # Contraction (FMA) allowed: the target's and the output's powers come from this same code, so identical
@@ -101,8 +101,10 @@ def frame_plan(fft_size: int, hop: int, win_length: int) -> FramePlan:
     )
 
 
-def block_count(frames: int) -> int:
-    return -(-frames // LANES)
+@njit(cache=True)
+def block_count(frames):
+    """Blocks of LANES frames that hold `frames` (the last one may be short); callable from the kernels too."""
+    return (frames + LANES - 1) // LANES
 
 
 @njit(cache=True, error_model="numpy")

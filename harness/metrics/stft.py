@@ -36,18 +36,13 @@ from numba.extending import intrinsic
 
 from .lane_fft import LANES, FramePlan, block_count, block_powers, frame_plan, periodic_hann
 
-__all__ = ["MagnitudeSums", "periodic_hann", "stft_frame_count", "multi_resolution_magnitude_sums", "magnitude_sums",
+__all__ = ["MagnitudeSums", "periodic_hann", "multi_resolution_magnitude_sums", "magnitude_sums",
            "TargetPowers", "target_powers", "magnitude_sums_against"]
 
 # Reassociation lets the sums vectorise. No contraction (FMA), approximate reciprocals or functions:
 # the comparison's arithmetic is the target's, so identical signals compare equal.
 _FAST = {"reassoc", "nsz", "nnan", "ninf"}
 _RUN = 32  # bins summed in float32 before a float64 sum (see _compare_block)
-
-
-def stft_frame_count(n_samples: int, hop: int) -> int:
-    """Frames torch.stft(center=True) yields for an even n_fft."""
-    return 1 + n_samples // hop
 
 
 @dataclass(frozen=True)
@@ -286,7 +281,7 @@ def _blocks_pass(x, target, frames, first, hop, window, twiddle_re, twiddle_im, 
     powers = np.empty((points + 1, LANES), dtype=np.float32)
     log_args = np.empty_like(powers)
     total = 0.0
-    for b in range((frames + LANES - 1) // LANES):
+    for b in range(block_count(frames)):
         rows = min(LANES, frames - b * LANES)
         m_t = magnitudes[b % magnitudes.shape[0]]
         if target.shape[0]:
@@ -314,12 +309,12 @@ _NO_SUMS = np.zeros(4)
 
 
 def _results(sums: np.ndarray, power_totals, n_gains: int, channels: int, n: int,
-             resolutions) -> list[list[MagnitudeSums]]:
-    counts = [channels * stft_frame_count(n, hop) * (fft_size // 2 + 1) for fft_size, hop, _ in resolutions]
+             plans: tuple[FramePlan, ...]) -> list[list[MagnitudeSums]]:
+    counts = [channels * plan.frame_count(n) * plan.bins for plan in plans]
     return [
         [
             MagnitudeSums(float(sums[r, v]), power_totals[r], float(sums[r, 2 + v]), counts[r])
-            for r in range(len(resolutions))
+            for r in range(len(plans))
         ]
         for v in range(n_gains)
     ]
@@ -341,7 +336,7 @@ def magnitude_sums_against(
         for r, plan in enumerate(plans):
             _blocks_pass(samples, _NOTHING, plan.frame_count(n), *plan.kernel_args(), np.float32(target.eps),
                          *gain_parameters, target.magnitudes[c][r], sums[r])
-    return _results(sums, target.power_totals, len(power_gains), channels, n, target.resolutions)
+    return _results(sums, target.power_totals, len(power_gains), channels, n, plans)
 
 
 def magnitude_sums(
@@ -369,7 +364,7 @@ def magnitude_sums(
             scratch = np.empty((1, plan.bins, LANES), dtype=np.float32)  # one block of the target at a time
             totals[r] += _blocks_pass(samples, target_samples, plan.frame_count(n), *plan.kernel_args(), eps32,
                                       *gain_parameters, scratch, sums[r])
-    return _results(sums, totals, len(power_gains), channels, n, resolutions)
+    return _results(sums, totals, len(power_gains), channels, n, plans)
 
 
 def multi_resolution_magnitude_sums(
